@@ -30,6 +30,8 @@ export const ErrorCodes = Object.freeze({
   decrypt_failed: 400,
   /** The request has no session: express-session is missing or its store failed. */
   session_unavailable: 500,
+  /** A sign-out request came from another site (CSRF defence, checklist 25). */
+  cross_site_request: 403,
   /** The operation needs a signed-in user. */
   not_signed_in: 401,
 } as const);

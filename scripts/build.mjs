@@ -1,7 +1,7 @@
 // Builds dist/esm (import) and dist/cjs (require) from lib/ with tsc, then marks
 // dist/cjs as CommonJS so Node loads it with require() despite "type": "module".
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync, cpSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 
 const tsc = ["node_modules/typescript/bin/tsc"];
 rmSync("dist", { recursive: true, force: true });
@@ -10,5 +10,3 @@ execFileSync(process.execPath, [...tsc, "-p", "tsconfig.cjs.json"], { stdio: "in
 mkdirSync("dist/cjs", { recursive: true });
 writeFileSync("dist/cjs/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
 writeFileSync("dist/esm/package.json", JSON.stringify({ type: "module" }) + "\n");
-// Browser helper served by the middleware (plain JS, shipped as is).
-cpSync("lib/client", "dist/client", { recursive: true, filter: (p) => !p.endsWith(".ts") });

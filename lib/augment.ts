@@ -1,0 +1,25 @@
+import type { Authorization } from "./authorization.js";
+import type { LoginOptions, SavedTokenLoginOptions } from "./context.js";
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The current authorization (the last provider signed in), or `undefined` when signed out: Flet's `page.auth`. */
+      auth?: Authorization | undefined;
+      /** Every authorization of the session, by provider name. */
+      authorizations: Readonly<Record<string, Authorization>>;
+      /**
+       * Flet's `page.login`. With `savedToken`, restores the authorization without a redirect and
+       * resolves to it; otherwise sends the browser to the provider (or calls
+       * `onOpenAuthorizationUrl`) and resolves to `undefined`.
+       */
+      login(provider: string, options: SavedTokenLoginOptions): Promise<Authorization>;
+      login(provider: string, options?: LoginOptions): Promise<Authorization | undefined>;
+      /** Signs out of one provider, or of all (and clears the remember-me cookie); emits `logout`. */
+      logout(provider?: string): Promise<void>;
+    }
+  }
+}
+
+export {};

@@ -1,0 +1,87 @@
+import type { OAuthProvider } from "./providers/provider.js";
+import type { OAuthToken } from "./token.js";
+import type { User } from "./user.js";
+
+/** Refreshes `token` (single flight) and persists the result; supplied by the request context. */
+export type TokenRefresher = (auth: Authorization, token: OAuthToken) => Promise<OAuthToken>;
+
+/** What an {@link Authorization} is made of. */
+export interface AuthorizationInit {
+  readonly provider: string;
+  readonly oauthProvider: OAuthProvider;
+  readonly token: OAuthToken;
+  readonly user: User | undefined;
+  readonly fetchUser: boolean;
+  readonly fetchGroups: boolean;
+  readonly scope: readonly string[];
+  readonly refreshMarginSeconds: number;
+  readonly clock: () => number;
+  readonly refresher: TokenRefresher;
+}
+
+/**
+ * One signed-in provider of the session (Flet's `page.auth`): `req.auth`, or one entry of
+ * `req.authorizations`.
+ */
+export class Authorization {
+  /** The provider's name, the key in `fletAuth({ providers })`. */
+  readonly provider: string;
+  /** The provider's configuration. */
+  readonly oauthProvider: OAuthProvider;
+  /** The user, when it was fetched (`fetchUser`, default true). */
+  readonly user: User | undefined;
+  readonly fetchUser: boolean;
+  readonly fetchGroups: boolean;
+  /** The scopes this login asked for. */
+  readonly scope: readonly string[];
+  #token: OAuthToken;
+  readonly #margin: number;
+  readonly #clock: () => number;
+  readonly #refresher: TokenRefresher;
+
+  /** @internal Built by flet-auth from the session; apps receive instances, they do not construct them. */
+  constructor(init: AuthorizationInit) {
+    this.provider = init.provider;
+    this.oauthProvider = init.oauthProvider;
+    this.user = init.user;
+    this.fetchUser = init.fetchUser;
+    this.fetchGroups = init.fetchGroups;
+    this.scope = Object.freeze([...init.scope]);
+    this.#token = init.token;
+    this.#margin = init.refreshMarginSeconds;
+    this.#clock = init.clock;
+    this.#refresher = init.refresher;
+  }
+
+  /**
+   * The token as last stored, not refreshed. To call an API, use {@link Authorization.getToken},
+   * which refreshes first when needed (Flet's guide: do not keep a token around).
+   */
+  get token(): OAuthToken {
+    return this.#token;
+  }
+
+  /**
+   * The token, refreshed first when it expires within the margin (default 60 s) and a refresh
+   * token exists. Concurrent calls share one refresh. Tokens without `expiresAt` are never refreshed.
+   * @throws FletAuthError `refresh_failed` when the provider refuses or cannot be reached.
+   * @example
+   * const { accessToken } = await req.auth!.getToken();
+   */
+  async getToken(): Promise<OAuthToken> {
+    const token = this.#token;
+    if (token.refreshToken === undefined || !token.isExpiring(this.#clock(), this.#margin)) return token;
+    this.#token = await this.#refresher(this, token);
+    return this.#token;
+  }
+
+  /** @internal Replaces the token after a refresh done on behalf of another request. */
+  updateToken(token: OAuthToken): void {
+    this.#token = token;
+  }
+
+  /** A JSON view without secrets (no tokens): safe to log or to send to the browser. */
+  toJSON(): { provider: string; user: User | undefined; scope: readonly string[] } {
+    return { provider: this.provider, user: this.user, scope: this.scope };
+  }
+}

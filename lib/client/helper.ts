@@ -1,0 +1,70 @@
+/**
+ * The browser helper served at `<assetsPath>/client.js`. Plain ES5-compatible JavaScript, no
+ * build step, no dependencies. It opens the login in a popup and resolves when the complete page
+ * reports back through `postMessage` — accepted only from this page's own origin (checklist 18) —
+ * or, when the popup lost its opener (COOP), when the popup closes and the status endpoint says
+ * signed in (checklist 19).
+ */
+export const BROWSER_HELPER = String.raw`(function () {
+  "use strict";
+  var script = document.currentScript;
+  var base = (script && script.getAttribute("data-base")) || "";
+  var loginPath = (script && script.getAttribute("data-login-path")) || "/login";
+  var assetsPath = script && script.src ? new URL(script.src, location.href).pathname.replace(/\/client\.js$/, "") : "/flet-auth";
+
+  function status() {
+    return fetch(base + assetsPath + "/status", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); });
+  }
+
+  function popupLogin(provider, options) {
+    options = options || {};
+    var params = new URLSearchParams({ popup: "1" });
+    if (options.returnTo) params.set("returnTo", options.returnTo);
+    if (options.remember) params.set("remember", "1");
+    var url = base + loginPath + "/" + encodeURIComponent(provider) + "?" + params.toString();
+    var width = options.width || 520, height = options.height || 680;
+    var left = window.screenX + Math.max(0, (window.outerWidth - width) / 2);
+    var top = window.screenY + Math.max(0, (window.outerHeight - height) / 2);
+    var popup = window.open(url, "flet_oauth_signin",
+      "popup=yes,width=" + width + ",height=" + height + ",left=" + left + ",top=" + top);
+    if (!popup) return Promise.reject(new Error("The sign-in popup was blocked"));
+    return new Promise(function (resolve, reject) {
+      var done = false;
+      function finish(result) {
+        if (done) return;
+        done = true;
+        window.removeEventListener("message", onMessage);
+        clearInterval(timer);
+        if (result.ok) resolve(result); else reject(Object.assign(new Error(result.error || "sign-in failed"), result));
+      }
+      function onMessage(event) {
+        if (event.origin !== location.origin) return;
+        var data = event.data;
+        if (!data || data.type !== "flet-auth:login") return;
+        finish({ ok: !!data.ok, provider: String(data.provider || ""), error: String(data.error || "") });
+      }
+      window.addEventListener("message", onMessage);
+      var timer = setInterval(function () {
+        if (!popup.closed || done) return;
+        clearInterval(timer);
+        // No message (opener severed or window closed by the user): ask the server.
+        status().then(function (s) {
+          finish(s.signedIn ? { ok: true, provider: String(s.provider || provider), error: "" }
+                            : { ok: false, provider: provider, error: "popup_closed" });
+        }, function () { finish({ ok: false, provider: provider, error: "popup_closed" }); });
+      }, 500);
+    });
+  }
+
+  window.fletAuth = { popupLogin: popupLogin, status: status };
+  document.addEventListener("click", function (event) {
+    var el = event.target && event.target.closest ? event.target.closest("[data-flet-auth-popup]") : null;
+    if (!el) return;
+    event.preventDefault();
+    popupLogin(el.getAttribute("data-flet-auth-popup"), { remember: el.hasAttribute("data-remember") })
+      .then(function (r) { el.dispatchEvent(new CustomEvent("flet-auth:login", { bubbles: true, detail: r })); },
+            function (e) { el.dispatchEvent(new CustomEvent("flet-auth:login", { bubbles: true, detail: { ok: false, error: e.error || e.message } })); });
+  });
+})();
+`;

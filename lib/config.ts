@@ -1,0 +1,276 @@
+import type { SessionOptions } from "express-session";
+import type { CompletePageTemplate } from "./complete-page.js";
+import type { Logger } from "./events.js";
+import { defaultRandomBytes, type RandomBytes } from "./flow/pkce.js";
+import { safeReturnTo } from "./flow/return-to.js";
+import { createOAuthHttp, type OAuthHttp } from "./oauth/http.js";
+import { OAuthProvider } from "./providers/provider.js";
+import { createInProcessRefreshLock, type RefreshLock } from "./refresh-lock.js";
+
+/** Options of the built-in "Remember me" (SPEC §4). */
+export interface RememberMeOptions {
+  /** Secret the cookie is encrypted with; a list rotates keys (encrypt with the first, decrypt with any). */
+  readonly secretKey: string | readonly string[];
+  /** @default "flet-auth.remember" */
+  readonly cookieName?: string;
+  /** Cookie lifetime in ms; older cookies are refused even if the browser sends them. @default 30 days */
+  readonly maxAge?: number;
+}
+
+/** Options of {@link fletAuth}. */
+export interface FletAuthOptions {
+  /** Providers by name; the name is the route key (`/login/github`). */
+  readonly providers: Readonly<Record<string, OAuthProvider>>;
+  /**
+   * Session secret (at least 32 characters), or a list for rotation. Signs the session cookie
+   * when flet-auth mounts express-session itself, and encrypts tokens at rest in the session
+   * store. Not required when the app mounts express-session itself, but then tokens are
+   * encrypted with a per-process key and do not survive a restart.
+   */
+  readonly secret?: string | readonly string[];
+  /** express-session options used when flet-auth mounts the session (e.g. `{ store }`). */
+  readonly session?: Readonly<Omit<SessionOptions, "secret">>;
+  /** Fetch the user after sign-in. @default true */
+  readonly fetchUser?: boolean;
+  /** Fetch the user's groups (needs `fetchUser`). @default false */
+  readonly fetchGroups?: boolean;
+  /** Extra scopes every login asks for. @default [] */
+  readonly scope?: readonly string[];
+  /** The page the callback answers when it does not redirect. @default a page that closes the popup */
+  readonly completePageHtml?: CompletePageTemplate;
+  /**
+   * After the callback, redirect to `returnTo` (same-tab flow) instead of answering the complete
+   * page. Logins started by the browser helper's popup always get the complete page. @default true
+   */
+  readonly redirectToPage?: boolean;
+  /** Built-in "Remember me": keep the token in an encrypted cookie. @default off */
+  readonly rememberMe?: RememberMeOptions;
+  /** Where to go after sign-in/out when no `returnTo` was given. @default "/" */
+  readonly defaultReturnTo?: string;
+  /** Path prefix of the login routes (`<loginPath>/:provider`). @default "/login" */
+  readonly loginPath?: string;
+  /** Path of the logout route (GET and POST). @default "/logout" */
+  readonly logoutPath?: string;
+  /** Path prefix of the browser helper and the status endpoint. @default "/flet-auth" */
+  readonly assetsPath?: string;
+  /** Timeout of every provider call, in ms. @default 10000 */
+  readonly timeoutMs?: number;
+  /** Refresh tokens expiring within this many seconds. @default 60 */
+  readonly refreshMarginSeconds?: number;
+  /** How long a started login stays valid, in seconds. @default 600 */
+  readonly loginTimeoutSeconds?: number;
+  /** How flet-auth reaches providers. @default simple-oauth2 + axios */
+  readonly http?: OAuthHttp;
+  /** Coordinates refreshes; plug a distributed lock here for several processes. @default in-process */
+  readonly refreshLock?: RefreshLock;
+  /** Milliseconds clock. @default Date.now */
+  readonly clock?: () => number;
+  /** Randomness for state and PKCE. @default crypto.randomBytes */
+  readonly randomBytes?: RandomBytes;
+  /** Where warnings and listener errors go. @default console */
+  readonly logger?: Logger;
+  /** Sent as User-Agent to providers. @default "flet-auth" */
+  readonly userAgent?: string;
+}
+
+/** Validated, defaulted, frozen options. */
+export interface FletAuthConfig {
+  readonly providers: ReadonlyMap<string, OAuthProvider>;
+  readonly secrets: readonly string[] | undefined;
+  readonly session: Readonly<Omit<SessionOptions, "secret">>;
+  readonly fetchUser: boolean;
+  readonly fetchGroups: boolean;
+  readonly scope: readonly string[];
+  readonly completePageHtml: CompletePageTemplate | undefined;
+  readonly redirectToPage: boolean;
+  readonly rememberMe: { readonly secrets: readonly string[]; readonly cookieName: string; readonly maxAgeMs: number } | undefined;
+  readonly defaultReturnTo: string;
+  readonly loginPath: string;
+  readonly logoutPath: string;
+  readonly assetsPath: string;
+  readonly refreshMarginSeconds: number;
+  readonly loginTimeoutMs: number;
+  readonly http: OAuthHttp;
+  readonly refreshLock: RefreshLock;
+  readonly clock: () => number;
+  readonly randomBytes: RandomBytes;
+  readonly logger: Logger;
+}
+
+const KNOWN_OPTIONS = [
+  "providers", "secret", "session", "fetchUser", "fetchGroups", "scope", "completePageHtml", "redirectToPage",
+  "rememberMe", "defaultReturnTo", "loginPath", "logoutPath", "assetsPath", "timeoutMs", "refreshMarginSeconds",
+  "loginTimeoutSeconds", "http", "refreshLock", "clock", "randomBytes", "logger", "userAgent",
+] as const;
+
+const MIN_SECRET_LENGTH = 32;
+
+/** Validates `options` once, at `fletAuth()` time; every TypeError names the option and the fix. */
+export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError("fletAuth(options): options must be an object, e.g. fletAuth({ providers: { github }, secret })");
+  }
+  if ("method" in options && "headers" in options && "url" in options) {
+    throw new TypeError("fletAuth must be called: use app.use(fletAuth({ ... })), not app.use(fletAuth)");
+  }
+  for (const key of Object.keys(options)) {
+    if (!(KNOWN_OPTIONS as readonly string[]).includes(key)) {
+      const hint = closest(key, KNOWN_OPTIONS);
+      throw new TypeError(`options.${key} is not a fletAuth option${hint ? ` — did you mean "${hint}"?` : ""}`);
+    }
+  }
+  const providers = resolveProviders(options.providers);
+  const secrets = options.secret === undefined ? undefined : secretList("options.secret", options.secret);
+  if (options.session !== undefined && (typeof options.session !== "object" || options.session === null)) {
+    throw new TypeError("options.session must be an object of express-session options, e.g. { store }");
+  }
+  if (options.session && "secret" in options.session) {
+    throw new TypeError("options.session.secret is not used: pass the secret as options.secret");
+  }
+  const assetsPath = routePath("options.assetsPath", options.assetsPath, "/flet-auth");
+  return Object.freeze({
+    providers,
+    secrets,
+    session: Object.freeze({ ...(options.session ?? {}) }),
+    fetchUser: bool("options.fetchUser", options.fetchUser, true),
+    fetchGroups: bool("options.fetchGroups", options.fetchGroups, false),
+    scope: scopeList("options.scope", options.scope),
+    completePageHtml: completePage("options.completePageHtml", options.completePageHtml),
+    redirectToPage: bool("options.redirectToPage", options.redirectToPage, true),
+    rememberMe: rememberMe(options.rememberMe),
+    defaultReturnTo: defaultReturnTo(options.defaultReturnTo),
+    loginPath: routePath("options.loginPath", options.loginPath, "/login"),
+    logoutPath: routePath("options.logoutPath", options.logoutPath, "/logout"),
+    assetsPath,
+    refreshMarginSeconds: number("options.refreshMarginSeconds", options.refreshMarginSeconds, 60, 0, 86_400),
+    loginTimeoutMs: number("options.loginTimeoutSeconds", options.loginTimeoutSeconds, 600, 1, 3_600) * 1000,
+    http: options.http ?? createOAuthHttp({
+      timeoutMs: number("options.timeoutMs", options.timeoutMs, 10_000, 1, 120_000),
+      userAgent: options.userAgent ?? "flet-auth",
+    }),
+    refreshLock: options.refreshLock ?? createInProcessRefreshLock(options.clock ? { clock: options.clock } : {}),
+    clock: fn("options.clock", options.clock) ?? Date.now,
+    randomBytes: fn("options.randomBytes", options.randomBytes) ?? defaultRandomBytes,
+    logger: options.logger ?? console,
+  });
+}
+
+/** Secrets shorter than this are refused (checklist 32); generate one with `openssl rand -base64 32`. */
+export function secretList(path: string, value: unknown): readonly string[] {
+  const list = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === "string")) {
+    throw new TypeError(`${path} must be a string or a non-empty array of strings (newest first)`);
+  }
+  for (const s of list as string[]) {
+    if (s.length < MIN_SECRET_LENGTH) {
+      throw new TypeError(`${path} must be at least ${MIN_SECRET_LENGTH} characters; generate one with: openssl rand -base64 32`);
+    }
+  }
+  return Object.freeze([...(list as string[])]);
+}
+
+function resolveProviders(value: unknown): ReadonlyMap<string, OAuthProvider> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError("options.providers must be an object of providers by name, e.g. { github: new GitHubOAuthProvider({ ... }) }");
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) throw new TypeError("options.providers must name at least one provider");
+  for (const [name, provider] of entries) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+      throw new TypeError(`options.providers: the name "${name}" is used in URLs; use letters, digits, "-" or "_"`);
+    }
+    if (!(provider instanceof OAuthProvider)) {
+      throw new TypeError(`options.providers.${name} must be an OAuthProvider (e.g. new GitHubOAuthProvider({ ... }))`);
+    }
+  }
+  return new Map(entries as Array<[string, OAuthProvider]>);
+}
+
+function rememberMe(value: RememberMeOptions | undefined): FletAuthConfig["rememberMe"] {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError("options.rememberMe must be an object such as { secretKey: process.env.REMEMBER_ME_KEY }");
+  }
+  const cookieName = value.cookieName ?? "flet-auth.remember";
+  if (typeof cookieName !== "string" || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
+    throw new TypeError("options.rememberMe.cookieName must be a valid cookie name (RFC 6265 token)");
+  }
+  const maxAgeMs = number("options.rememberMe.maxAge", value.maxAge, 30 * 86_400_000, 60_000, 400 * 86_400_000);
+  return Object.freeze({ secrets: secretList("options.rememberMe.secretKey", value.secretKey), cookieName, maxAgeMs });
+}
+
+function defaultReturnTo(value: unknown): string {
+  if (value === undefined) return "/";
+  const safe = safeReturnTo(value);
+  if (safe === undefined) throw new TypeError('options.defaultReturnTo must be a relative path such as "/" or "/home"');
+  return safe;
+}
+
+function routePath(path: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || !/^\/[A-Za-z0-9._~\-/]*$/.test(value) || value.endsWith("/")) {
+    throw new TypeError(`${path} must be a path such as "${fallback}" (leading "/", no trailing "/")`);
+  }
+  return value;
+}
+
+function bool(path: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new TypeError(`${path} must be true or false`);
+  return value;
+}
+
+function number(path: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw new TypeError(`${path} must be a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Validates a list of scopes (login option or factory option). */
+export function scopeList(path: string, value: unknown): readonly string[] {
+  if (value === undefined) return Object.freeze([]);
+  if (!Array.isArray(value) || !value.every((s) => typeof s === "string" && s !== "" && !/\s/.test(s))) {
+    throw new TypeError(`${path} must be an array of scope strings without spaces, e.g. ["public_repo"]`);
+  }
+  return Object.freeze([...value]);
+}
+
+/** Validates a complete-page template (factory or login option). */
+export function completePage(path: string, value: unknown): CompletePageTemplate | undefined {
+  if (value === undefined || typeof value === "string" || typeof value === "function") {
+    return value as CompletePageTemplate | undefined;
+  }
+  throw new TypeError(`${path} must be an HTML string or a function (outcome) => html`);
+}
+
+function fn<T>(path: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== "function") throw new TypeError(`${path} must be a function`);
+  return value;
+}
+
+/** The known name closest to `input` (Levenshtein ≤ 3), for "did you mean" hints. */
+function closest(input: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of known) {
+    const d = distance(input.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i += 1) {
+    let prev = i - 1;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const tmp = row[j] ?? 0;
+      row[j] = Math.min((row[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length] ?? 0;
+}

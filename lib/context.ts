@@ -1,0 +1,148 @@
+import type { Request, Response } from "express";
+import type { Authorization } from "./authorization.js";
+import type { CompletePageTemplate } from "./complete-page.js";
+import { completePage, scopeList } from "./config.js";
+import { FletAuthError } from "./errors.js";
+import { notify } from "./events.js";
+import { authorizationUrl } from "./flow/authorize-url.js";
+import { createPkce, createState } from "./flow/pkce.js";
+import { safeReturnTo } from "./flow/return-to.js";
+import { mergeScopes } from "./flow/scopes.js";
+import { addTransaction, type Transaction } from "./flow/transactions.js";
+import { setRequestAuth } from "./request-auth.js";
+import type { Runtime } from "./runtime.js";
+import { authData, regenerateSession, saveSession, setAuthData } from "./session/session.js";
+import { completeSignIn, refreshToken } from "./signin.js";
+import { OAuthToken } from "./token.js";
+
+/** Options of `req.login(provider, options)`: Flet's `page.login` arguments, camelCase. */
+export interface LoginOptions {
+  /** @default the fletAuth option (true) */
+  readonly fetchUser?: boolean;
+  /** @default the fletAuth option (false) */
+  readonly fetchGroups?: boolean;
+  /** Extra scopes for this login; the array is not modified. */
+  readonly scope?: readonly string[];
+  /** A token JSON (`auth.token.toJson()`, decrypted) to sign in with, without any redirect. */
+  readonly savedToken?: string;
+  /** The complete page for this login. */
+  readonly completePageHtml?: CompletePageTemplate;
+  /** Redirect back to `returnTo` after the callback instead of answering the complete page. */
+  readonly redirectToPage?: boolean;
+  /** How the authorize URL reaches the browser. @default a 302 redirect of this response */
+  readonly onOpenAuthorizationUrl?: (url: string) => void | Promise<void>;
+  /** Where to go after sign-in: a relative path (anything else falls back to the default). */
+  readonly returnTo?: string;
+  /** Keep the token in the remember-me cookie (needs the `rememberMe` option). */
+  readonly remember?: boolean;
+}
+
+/** `req.login` options with a saved token: resolves to the restored authorization. */
+export interface SavedTokenLoginOptions extends LoginOptions {
+  readonly savedToken: string;
+}
+
+const LOGIN_OPTION_KEYS = new Set([
+  "fetchUser", "fetchGroups", "scope", "savedToken", "completePageHtml", "redirectToPage",
+  "onOpenAuthorizationUrl", "returnTo", "remember",
+]);
+
+/** Installs `req.login` and `req.logout` for this request. */
+export function installRequestMethods(rt: Runtime, req: Request, res: Response): void {
+  const login = (name: string, options: LoginOptions = {}) => startLogin(rt, req, res, name, options);
+  req.login = login as Request["login"];
+  req.logout = (name?: string) => logout(rt, req, res, name);
+}
+
+async function startLogin(rt: Runtime, req: Request, res: Response, name: string, options: LoginOptions): Promise<Authorization | undefined> {
+  const provider = rt.config.providers.get(name);
+  if (provider === undefined) {
+    throw new FletAuthError("unknown_provider", `Unknown provider "${String(name)}". Configured: ${[...rt.config.providers.keys()].join(", ")}.`);
+  }
+  checkLoginOptions(options);
+  const fetchUser = options.fetchUser ?? rt.config.fetchUser;
+  const fetchGroups = options.fetchGroups ?? rt.config.fetchGroups;
+  const scope = mergeScopes([...(options.scope ?? []), ...rt.config.scope], provider, fetchUser, fetchGroups);
+  const remember = options.remember === true && rt.rememberMe !== undefined;
+
+  if (options.savedToken !== undefined) {
+    let token = OAuthToken.fromJson(options.savedToken);
+    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) {
+      token = await refreshToken(rt, name, provider, token);
+    }
+    return completeSignIn(rt, req, res, { name, provider, token, fetchUser, fetchGroups, scope, remember, source: "savedToken" });
+  }
+
+  const now = rt.config.clock();
+  const state = createState(rt.config.randomBytes);
+  const pkce = createPkce(rt.config.randomBytes);
+  const template = options.completePageHtml;
+  const tx: Transaction = {
+    provider: name,
+    verifier: pkce.verifier,
+    createdAt: now,
+    returnTo: safeReturnTo(options.returnTo),
+    fetchUser,
+    fetchGroups,
+    scope,
+    redirectToPage: options.redirectToPage ?? rt.config.redirectToPage,
+    remember,
+    ...(typeof template === "string" ? { completePageHtml: template } : {}),
+    ...(typeof template === "function" ? { completePageRef: rt.pages.add(template, now) } : {}),
+  };
+  const data = authData(req);
+  setAuthData(req, { ...data, tx: addTransaction(data.tx, state, tx, rt.config.loginTimeoutMs) });
+  // Checklist 23: the transaction must be in the store before the browser leaves.
+  await saveSession(req);
+  const url = authorizationUrl(provider, { state, scope, codeChallenge: pkce.challenge });
+  if (options.onOpenAuthorizationUrl) {
+    await options.onOpenAuthorizationUrl(url);
+  } else {
+    res.set("Cache-Control", "no-store");
+    res.set("Referrer-Policy", "no-referrer");
+    res.redirect(302, url);
+  }
+  return undefined;
+}
+
+function checkLoginOptions(options: LoginOptions): void {
+  if (typeof options !== "object" || options === null) throw new TypeError("req.login(provider, options): options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!LOGIN_OPTION_KEYS.has(key)) throw new TypeError(`req.login: unknown option "${key}"`);
+  }
+  scopeList("req.login options.scope", options.scope);
+  completePage("req.login options.completePageHtml", options.completePageHtml);
+  if (options.savedToken !== undefined && typeof options.savedToken !== "string") {
+    throw new TypeError("req.login options.savedToken must be the token JSON string (auth.token.toJson(), decrypted)");
+  }
+  if (options.onOpenAuthorizationUrl !== undefined && typeof options.onOpenAuthorizationUrl !== "function") {
+    throw new TypeError("req.login options.onOpenAuthorizationUrl must be a function (url) => void");
+  }
+}
+
+/**
+ * Signs out of one provider or all. Signing out of everything regenerates the session (checklist
+ * 21); the remember-me cookie goes with it, or with the provider it remembers.
+ */
+async function logout(rt: Runtime, req: Request, res: Response, name?: string): Promise<void> {
+  const before = { ...(req.authorizations ?? {}) };
+  const data = authData(req);
+  const auths = { ...data.auths };
+  const removed = name === undefined ? Object.keys(auths) : name in auths ? [name] : [];
+  for (const n of removed) delete auths[n];
+  const rest = Object.keys(auths);
+  if (rt.rememberMe && rt.rememberMe.present(req)) {
+    const remembered = name === undefined ? undefined : await rt.rememberMe.read(req);
+    if (name === undefined || rest.length === 0 || remembered === undefined || remembered.provider === name) rt.rememberMe.clear(req, res);
+  }
+  if (rest.length === 0) {
+    await regenerateSession(req, {});
+  } else {
+    setAuthData(req, { ...data, auths, current: data.current !== undefined && data.current in auths ? data.current : rest[rest.length - 1] });
+  }
+  await saveSession(req);
+  await setRequestAuth(rt, req, res);
+  for (const n of removed) {
+    notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: n, auth: before[n], reason: "logout", req, res });
+  }
+}

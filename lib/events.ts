@@ -1,0 +1,84 @@
+import { EventEmitter } from "node:events";
+import type { Request, Response } from "express";
+import type { Authorization } from "./authorization.js";
+
+/** How a sign-in happened. */
+export type LoginSource = "callback" | "savedToken" | "rememberMe";
+
+/**
+ * Emitted as `login` after every sign-in attempt, once the session is committed. Success ⇔ `!e.error`.
+ * @example
+ * auth.on("login", (e) => { if (e.error) console.warn(e.provider, e.error, e.errorDescription); });
+ */
+export interface LoginEvent {
+  readonly name: "login";
+  /** The OAuth error (`access_denied`, …) or a flet-auth error code; `undefined` on success. */
+  readonly error: string | undefined;
+  readonly errorDescription: string | undefined;
+  /** Provider name (the key in `providers`); empty when the state named none. */
+  readonly provider: string;
+  /** The new authorization, on success. */
+  readonly auth: Authorization | undefined;
+  readonly source: LoginSource;
+  readonly req: Request;
+  readonly res: Response;
+}
+
+/** Why a sign-out happened. */
+export type LogoutReason = "logout" | "refresh_failed";
+
+/** Emitted as `logout` once per provider signed out, after the session is committed. */
+export interface LogoutEvent {
+  readonly name: "logout";
+  readonly provider: string;
+  /** The authorization that ended. */
+  readonly auth: Authorization | undefined;
+  /** `logout` for `req.logout()` and the logout route; `refresh_failed` when the provider revoked the grant. */
+  readonly reason: LogoutReason;
+  readonly req: Request;
+  readonly res: Response;
+}
+
+/** Emitted as `refresh` after a token was refreshed and stored. */
+export interface RefreshEvent {
+  readonly name: "refresh";
+  readonly provider: string;
+  readonly auth: Authorization;
+  readonly req: Request;
+}
+
+/** Event name → listener argument. */
+export interface FletAuthEvents {
+  login: LoginEvent;
+  logout: LogoutEvent;
+  refresh: RefreshEvent;
+}
+
+/** Where flet-auth reports problems it handles itself (listener errors, production warnings). */
+export interface Logger {
+  warn(message: string, ...details: unknown[]): void;
+  error(message: string, ...details: unknown[]): void;
+}
+
+/**
+ * Calls the listeners of `event` without letting them steer the request: a listener that throws
+ * or rejects is logged, never turned into an `error` event (which crashes a process when nobody
+ * listens) nor into a failed login.
+ */
+export function notify<K extends keyof FletAuthEvents>(
+  emitter: EventEmitter,
+  logger: Logger,
+  event: K,
+  payload: FletAuthEvents[K],
+): void {
+  for (const listener of emitter.listeners(event)) {
+    try {
+      const result: unknown = (listener as (e: FletAuthEvents[K]) => unknown).call(emitter, payload);
+      if (result instanceof Promise) {
+        result.catch((err: unknown) => logger.error(`flet-auth: a "${event}" listener rejected`, err));
+      }
+    } catch (err) {
+      logger.error(`flet-auth: a "${event}" listener threw`, err);
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import type { Request, Response } from "express";
+import type { CompletePageTemplate } from "../complete-page.js";
+import { FletAuthError } from "../errors.js";
+import { notify } from "../events.js";
+import { takeTransaction, type Transaction } from "../flow/transactions.js";
+import type { Runtime } from "../runtime.js";
+import { authData, saveSession, setAuthData } from "../session/session.js";
+import { completeSignIn } from "../signin.js";
+import { OAuthToken } from "../token.js";
+import { queryParam, sendCompletePage } from "./respond.js";
+
+/**
+ * The redirect endpoint (RFC 6749 §4.1.2). Every failure becomes a `login` event with an error
+ * and a clear page with a 4xx/5xx status — never a crash, never "signed in".
+ */
+export async function handleCallback(rt: Runtime, req: Request, res: Response, path: string): Promise<void> {
+  const now = rt.config.clock();
+  const taken = takeTransaction(authData(req).tx, queryParam(req, "state"), now, rt.config.loginTimeoutMs);
+  setAuthData(req, { ...authData(req), tx: taken.rest });
+  if (!taken.ok) {
+    await saveSession(req);
+    const message = taken.reason === "state_expired" ? "The sign-in took too long; please start again." : "This sign-in link is invalid or was already used; please start again.";
+    return fail(rt, req, res, undefined, new FletAuthError(taken.reason, message));
+  }
+  const tx = taken.tx;
+  const provider = rt.config.providers.get(tx.provider);
+  // Mix-up defence (RFC 9700 §4.4): the callback path must belong to the provider the state names.
+  if (provider === undefined || provider.callbackPath !== path) {
+    await saveSession(req);
+    return fail(rt, req, res, tx, new FletAuthError("invalid_state", "This sign-in answer came back on another provider's callback."));
+  }
+  // Checklist 10: the transaction is consumed in the store before the code is exchanged.
+  await saveSession(req);
+
+  const error = queryParam(req, "error");
+  if (error !== undefined) {
+    const description = queryParam(req, "error_description");
+    const status = error === "access_denied" ? 403 : error === "temporarily_unavailable" ? 503 : error === "server_error" ? 502 : 400;
+    return fail(rt, req, res, tx, new FletAuthError("provider_error", description ?? error, {
+      status,
+      oauthError: error,
+      ...(description !== undefined ? { description } : {}),
+    }));
+  }
+  const code = queryParam(req, "code");
+  if (code === undefined || code === "") {
+    return fail(rt, req, res, tx, new FletAuthError("missing_code", "The provider sent neither a code nor an error."));
+  }
+
+  try {
+    const body = await rt.config.http.exchangeCode(provider, { code, codeVerifier: tx.verifier });
+    const token = OAuthToken.fromResponse(body, rt.config.clock());
+    await completeSignIn(rt, req, res, {
+      name: tx.provider,
+      provider,
+      token,
+      fetchUser: tx.fetchUser,
+      fetchGroups: tx.fetchGroups,
+      scope: tx.scope,
+      remember: tx.remember,
+      source: "callback",
+    });
+  } catch (err) {
+    return fail(rt, req, res, tx, err instanceof FletAuthError ? err : new FletAuthError("token_exchange_failed", "Signing in failed.", { cause: err, status: 500 }));
+  }
+  const returnTo = tx.returnTo ?? rt.config.defaultReturnTo;
+  if (tx.redirectToPage) {
+    res.set("Cache-Control", "no-store");
+    res.set("Referrer-Policy", "no-referrer");
+    // The redirect also drops code and state from the address bar (checklist 16).
+    return res.redirect(303, returnTo);
+  }
+  sendCompletePage(rt, res, template(rt, tx), { provider: tx.provider, returnTo }, 200);
+}
+
+function template(rt: Runtime, tx: Transaction): CompletePageTemplate | undefined {
+  return rt.pages.take(tx.completePageRef) ?? tx.completePageHtml ?? rt.config.completePageHtml;
+}
+
+function fail(rt: Runtime, req: Request, res: Response, tx: Transaction | undefined, err: FletAuthError): void {
+  const provider = tx?.provider ?? "";
+  const error = err.oauthError ?? err.code;
+  const errorDescription = err.description ?? err.message;
+  notify(rt.emitter, rt.config.logger, "login", {
+    name: "login",
+    error,
+    errorDescription,
+    provider,
+    auth: undefined,
+    source: "callback",
+    req,
+    res,
+  });
+  const returnTo = tx?.returnTo ?? rt.config.defaultReturnTo;
+  const page = tx ? template(rt, tx) : rt.config.completePageHtml;
+  sendCompletePage(rt, res, page, { provider, error, errorDescription, returnTo }, err.status);
+}

@@ -1,0 +1,136 @@
+import { EventEmitter } from "node:events";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { resolveConfig, type FletAuthOptions } from "./config.js";
+import { installRequestMethods } from "./context.js";
+import { createSealer } from "./crypto/sealer.js";
+import { FletAuthError } from "./errors.js";
+import { notify, type FletAuthEvents } from "./events.js";
+import { handleCallback } from "./handlers/callback.js";
+import { handleClientScript, handleLoginRoute, handleLogoutRoute, handleStatus } from "./handlers/routes.js";
+import { createRememberMe } from "./remember-me.js";
+import { setRequestAuth } from "./request-auth.js";
+import { createPageRegistry, type Runtime } from "./runtime.js";
+import { createSessionMiddleware, ensureSession } from "./session/session.js";
+import { completeSignIn, refreshToken } from "./signin.js";
+import { OAuthToken } from "./token.js";
+
+/** The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter. */
+export interface FletAuthMiddleware extends RequestHandler {
+  on<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => void | Promise<void>): this;
+  once<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => void | Promise<void>): this;
+  off<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => void | Promise<void>): this;
+  removeAllListeners(event?: keyof FletAuthEvents): this;
+  listenerCount(event: keyof FletAuthEvents): number;
+}
+
+/**
+ * Flet's "Login with X" for Express. Mounts `GET /login/:provider`, each provider's callback (the
+ * path of its `redirectUrl`), `GET|POST /logout`, and sets `req.auth`, `req.authorizations`,
+ * `req.login()` and `req.logout()` on every request. Options are validated here, once.
+ *
+ * @example
+ * const auth = fletAuth({ providers: { github }, secret: process.env.SESSION_SECRET! });
+ * app.use(auth);
+ * auth.on("login", (e) => { if (!e.error) console.log("signed in", e.auth!.user!.id); });
+ */
+export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
+  const config = resolveConfig(options);
+  const emitter = new EventEmitter();
+  // Tokens at rest: keyed by the session secret, or, when the app brings its own session and no
+  // secret, by a per-process random key (tokens then do not survive a restart).
+  const tokenSecrets = config.secrets ?? [Buffer.from(config.randomBytes(32)).toString("base64url")];
+  const rt: Runtime = {
+    config,
+    emitter,
+    tokens: createSealer(tokenSecrets, "session-token", { now: config.clock }),
+    rememberMe: config.rememberMe ? createRememberMe(config.rememberMe, config.clock) : undefined,
+    pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
+    ownSession: createSessionMiddleware(config),
+  };
+  // Derive keys now, off the event loop, so the first request does not wait for PBKDF2.
+  void rt.tokens.ready().catch(() => undefined);
+  const callbackPaths = new Set([...config.providers.values()].map((p) => p.callbackPath));
+
+  const handler = (req: Request, res: Response, next: NextFunction): void => {
+    dispatch(rt, callbackPaths, req, res, next).catch((err: unknown) => {
+      if (!res.headersSent) return next(err);
+      // Too late to answer with an error; report it instead of crashing or going silent.
+      config.logger.error("flet-auth: request failed after the response started", err);
+    });
+  };
+  // The middleware is the emitter: bind its methods onto the function.
+  for (const method of ["on", "once", "off", "addListener", "removeListener", "removeAllListeners", "listeners", "listenerCount", "emit"] as const) {
+    Object.defineProperty(handler, method, {
+      value: (...args: unknown[]) => {
+        const result = (emitter[method] as (...a: unknown[]) => unknown).apply(emitter, args);
+        return result === emitter ? handler : result;
+      },
+    });
+  }
+  return handler as unknown as FletAuthMiddleware;
+}
+
+async function dispatch(rt: Runtime, callbackPaths: ReadonlySet<string>, req: Request, res: Response, next: NextFunction): Promise<void> {
+  const { config } = rt;
+  installRequestMethods(rt, req, res);
+  req.authorizations = Object.freeze({});
+  req.auth = undefined;
+  await ensureSession(req, res, rt.ownSession);
+  await setRequestAuth(rt, req, res);
+  if (rt.rememberMe && req.auth === undefined && rt.rememberMe.present(req)) await restoreRemembered(rt, req, res);
+
+  const path = req.path;
+  const fullPath = `${req.baseUrl}${path}`;
+  if (req.method === "GET" && callbackPaths.has(fullPath)) return handleCallback(rt, req, res, fullPath);
+  if (req.method === "GET" && path.startsWith(`${config.loginPath}/`)) {
+    const name = decodeSegment(path.slice(config.loginPath.length + 1));
+    if (name !== undefined && !name.includes("/")) return handleLoginRoute(req, name);
+  }
+  if ((req.method === "GET" || req.method === "POST") && path === config.logoutPath) return handleLogoutRoute(rt, req, res, next);
+  if (req.method === "GET" && path === `${config.assetsPath}/status`) return handleStatus(req, res);
+  if (req.method === "GET" && path === `${config.assetsPath}/client.js`) return handleClientScript(res);
+  next();
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A browser with no signed-in session but a remember-me cookie (SPEC §4): open the cookie
+ * (microseconds, no PBKDF2), refresh and re-fetch the user as needed, sign in. A cookie that
+ * does not open, or whose grant the provider refuses, is cleared; a provider outage leaves it
+ * for the next request.
+ */
+async function restoreRemembered(rt: Runtime, req: Request, res: Response): Promise<void> {
+  const remember = rt.rememberMe;
+  if (!remember) return;
+  const saved = await remember.read(req);
+  const provider = saved ? rt.config.providers.get(saved.provider) : undefined;
+  if (!saved || !provider) {
+    remember.clear(req, res);
+    return;
+  }
+  try {
+    let token = OAuthToken.fromJson(saved.token);
+    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) token = await refreshToken(rt, saved.provider, provider, token);
+    await completeSignIn(rt, req, res, { ...saved, name: saved.provider, provider, token, remember: true, source: "rememberMe" });
+  } catch (err) {
+    const e = err instanceof FletAuthError ? err : new FletAuthError("user_fetch_failed", "Restoring the remembered sign-in failed.", { cause: err });
+    if (e.status < 500) remember.clear(req, res);
+    notify(rt.emitter, rt.config.logger, "login", {
+      name: "login",
+      error: e.oauthError ?? e.code,
+      errorDescription: e.description ?? e.message,
+      provider: saved.provider,
+      auth: undefined,
+      source: "rememberMe",
+      req,
+      res,
+    });
+  }
+}

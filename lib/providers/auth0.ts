@@ -1,0 +1,49 @@
+import { OAuthProvider } from "./provider.js";
+
+/** Options of {@link Auth0OAuthProvider}. */
+export interface Auth0OAuthProviderOptions {
+  /** Your Auth0 domain, e.g. "dev-x.us.auth0.com" (a full `https://` URL is accepted too). */
+  readonly domain: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUrl: string;
+  /** API identifier: sent as `audience` so the access token is a JWT for that API. */
+  readonly audience?: string;
+  readonly scopes?: readonly string[];
+  readonly authorizationParams?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Auth0: always asks `offline_access` (refresh tokens), the user is `/userinfo`, `id` its `sub`. */
+export class Auth0OAuthProvider extends OAuthProvider {
+  readonly domain: string;
+  readonly audience: string | undefined;
+
+  constructor(options: Auth0OAuthProviderOptions) {
+    const domain = options?.domain;
+    if (typeof domain !== "string" || domain === "") {
+      throw new TypeError('Auth0OAuthProvider options.domain must be your Auth0 domain, e.g. "dev-x.us.auth0.com"');
+    }
+    // Flet takes a bare host; a URL (loopback http for tests) is accepted as the base instead.
+    const base = /^https?:\/\//i.test(domain) ? domain.replace(/\/+$/, "") : `https://${domain}`;
+    if (options.audience !== undefined && typeof options.audience !== "string") {
+      throw new TypeError("Auth0OAuthProvider options.audience must be a string");
+    }
+    super(
+      {
+        clientId: options.clientId,
+        clientSecret: options.clientSecret,
+        redirectUrl: options.redirectUrl,
+        authorizationEndpoint: `${base}/authorize`,
+        tokenEndpoint: `${base}/oauth/token`,
+        userEndpoint: `${base}/userinfo`,
+        scopes: options.scopes ?? ["offline_access"],
+        userScopes: ["openid", "profile", "email"],
+        authorizationParams: { audience: options.audience, ...options.authorizationParams },
+        userId: (u) => String(u["sub"]),
+      },
+      "Auth0OAuthProvider options",
+    );
+    this.domain = domain;
+    this.audience = options.audience;
+  }
+}

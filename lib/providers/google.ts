@@ -1,0 +1,39 @@
+import { OAuthProvider } from "./provider.js";
+
+/** Options of {@link GoogleOAuthProvider}. */
+export interface GoogleOAuthProviderOptions {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUrl: string;
+  readonly scopes?: readonly string[];
+  /** e.g. `{ access_type: "offline", prompt: "consent" }` to get a refresh token (Flet sends neither). */
+  readonly authorizationParams?: Readonly<Record<string, string | undefined>>;
+  /** Endpoint overrides, for tests. */
+  readonly authorizationEndpoint?: string;
+  readonly tokenEndpoint?: string;
+  readonly userEndpoint?: string;
+}
+
+/** Google: the user is the OpenID userinfo, `id` its `sub`. */
+export class GoogleOAuthProvider extends OAuthProvider {
+  constructor(options: GoogleOAuthProviderOptions) {
+    super(
+      {
+        clientId: options?.clientId,
+        clientSecret: options?.clientSecret,
+        redirectUrl: options?.redirectUrl,
+        authorizationEndpoint: options?.authorizationEndpoint ?? "https://accounts.google.com/o/oauth2/auth",
+        tokenEndpoint: options?.tokenEndpoint ?? "https://oauth2.googleapis.com/token",
+        userEndpoint: options?.userEndpoint ?? "https://www.googleapis.com/oauth2/v3/userinfo",
+        userScopes: [
+          "https://www.googleapis.com/auth/userinfo.email",
+          "https://www.googleapis.com/auth/userinfo.profile",
+        ],
+        ...(options?.scopes ? { scopes: options.scopes } : {}),
+        ...(options?.authorizationParams ? { authorizationParams: options.authorizationParams } : {}),
+        userId: (u) => String(u["sub"]),
+      },
+      "GoogleOAuthProvider options",
+    );
+  }
+}

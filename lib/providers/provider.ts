@@ -1,0 +1,163 @@
+import { FletAuthError } from "../errors.js";
+import { assertSecureUrl } from "../flow/url.js";
+import type { JsonResponse } from "../oauth/http.js";
+import type { OAuthToken } from "../token.js";
+import { makeUser, type Group, type User } from "../user.js";
+
+/** What a provider's user/groups hooks receive. */
+export interface ProviderContext {
+  /** The access token to call the provider's API with. */
+  readonly accessToken: string;
+  /** The whole token, e.g. to read its scope. */
+  readonly token: OAuthToken;
+  /** GETs JSON with `Authorization: Bearer <accessToken>`, with flet-auth's timeout and size cap. Non-2xx rejects. */
+  getJson(url: string, options?: { readonly headers?: Readonly<Record<string, string>> }): Promise<JsonResponse>;
+}
+
+/** A user as a hook returns it: the profile fields plus an `id`. */
+export type UserProfile = Readonly<Record<string, unknown>> & { readonly id: string | number };
+
+/** Options of the generic {@link OAuthProvider}: camelCase of Flet's `OAuthProvider` arguments. */
+export interface OAuthProviderOptions {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Authorization endpoint; `https:` (or `http:` on loopback). Any query it has is kept. */
+  readonly authorizationEndpoint: string;
+  /** Token endpoint; `https:` (or `http:` on loopback). */
+  readonly tokenEndpoint: string;
+  /** Your callback URL as registered with the provider; flet-auth serves the callback at its path. */
+  readonly redirectUrl: string;
+  /** Profile endpoint, fetched with the access token when `fetchUser` is on; needs `userId`. */
+  readonly userEndpoint?: string;
+  /** Scopes requested only when the user is fetched. @default [] */
+  readonly userScopes?: readonly string[];
+  /** The user's id from the profile JSON (Flet's `user_id_fn`); the result is converted to a string. */
+  readonly userId?: (profile: Readonly<Record<string, unknown>>) => string | number;
+  /** Scopes requested only when groups are fetched. @default [] */
+  readonly groupScopes?: readonly string[];
+  /** Scopes always requested. @default [] */
+  readonly scopes?: readonly string[];
+  /** Extra authorize-URL parameters, appended last; empty values are skipped. */
+  readonly authorizationParams?: Readonly<Record<string, string | undefined>>;
+  /** Custom user fetch for providers without a plain profile endpoint. Returns `undefined` to fall back to `userEndpoint`. */
+  readonly fetchUser?: (ctx: ProviderContext) => Promise<UserProfile | undefined>;
+  /** Custom groups fetch. @default none: no groups */
+  readonly fetchGroups?: (ctx: ProviderContext) => Promise<readonly Group[]>;
+}
+
+/**
+ * A generic OAuth 2.0 provider (Authorization Code flow with PKCE). The built-in providers are
+ * presets of it. Options are validated here, once.
+ *
+ * @example
+ * const linkedin = new OAuthProvider({
+ *   clientId: process.env.LINKEDIN_CLIENT_ID!, clientSecret: process.env.LINKEDIN_CLIENT_SECRET!,
+ *   authorizationEndpoint: "https://www.linkedin.com/oauth/v2/authorization",
+ *   tokenEndpoint: "https://www.linkedin.com/oauth/v2/accessToken",
+ *   userEndpoint: "https://api.linkedin.com/v2/me", userScopes: ["r_liteprofile", "r_emailaddress"],
+ *   userId: (u) => String(u["id"]), redirectUrl: "http://localhost:8550/oauth_callback",
+ * });
+ */
+export class OAuthProvider {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  readonly redirectUrl: string;
+  readonly userEndpoint: string | undefined;
+  readonly userScopes: readonly string[];
+  readonly groupScopes: readonly string[];
+  readonly scopes: readonly string[];
+  readonly authorizationParams: Readonly<Record<string, string>>;
+  /** The path of `redirectUrl`, where flet-auth serves the callback. */
+  readonly callbackPath: string;
+  readonly #userId: ((profile: Readonly<Record<string, unknown>>) => string | number) | undefined;
+  readonly #fetchUser: OAuthProviderOptions["fetchUser"];
+  readonly #fetchGroups: OAuthProviderOptions["fetchGroups"];
+
+  constructor(options: OAuthProviderOptions, optionPath = "OAuthProvider options") {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`${optionPath} must be an object with clientId, clientSecret, authorizationEndpoint, tokenEndpoint and redirectUrl`);
+    }
+    this.clientId = requireVisibleAscii(`${optionPath}.clientId`, options.clientId, false);
+    // Flet sends client_secret="" as is (public clients); allow an empty string but not a missing one.
+    this.clientSecret = requireVisibleAscii(`${optionPath}.clientSecret`, options.clientSecret, true);
+    this.authorizationEndpoint = assertSecureUrl(`${optionPath}.authorizationEndpoint`, options.authorizationEndpoint);
+    this.tokenEndpoint = assertSecureUrl(`${optionPath}.tokenEndpoint`, options.tokenEndpoint);
+    this.redirectUrl = assertSecureUrl(`${optionPath}.redirectUrl`, options.redirectUrl);
+    this.callbackPath = new URL(this.redirectUrl).pathname;
+    this.userEndpoint =
+      options.userEndpoint === undefined ? undefined : assertSecureUrl(`${optionPath}.userEndpoint`, options.userEndpoint);
+    this.userScopes = stringList(`${optionPath}.userScopes`, options.userScopes);
+    this.groupScopes = stringList(`${optionPath}.groupScopes`, options.groupScopes);
+    this.scopes = stringList(`${optionPath}.scopes`, options.scopes);
+    this.authorizationParams = paramsRecord(`${optionPath}.authorizationParams`, options.authorizationParams);
+    for (const hook of ["userId", "fetchUser", "fetchGroups"] as const) {
+      if (options[hook] !== undefined && typeof options[hook] !== "function") {
+        throw new TypeError(`${optionPath}.${hook} must be a function`);
+      }
+    }
+    if (this.userEndpoint !== undefined && options.userId === undefined && options.fetchUser === undefined) {
+      throw new TypeError(`${optionPath}.userId must be set when userEndpoint is set, e.g. userId: (u) => String(u["sub"])`);
+    }
+    this.#userId = options.userId;
+    this.#fetchUser = options.fetchUser;
+    this.#fetchGroups = options.fetchGroups;
+  }
+
+  /**
+   * Fetches the signed-in user: the `fetchUser` hook, else `GET userEndpoint`. `undefined` when
+   * the provider has neither (Flet then leaves `auth.user` unset).
+   */
+  async fetchUser(ctx: ProviderContext): Promise<User | undefined> {
+    const custom = this.#fetchUser ? await this.#fetchUser(ctx) : undefined;
+    if (custom !== undefined) return makeUser(custom, String(custom.id));
+    if (this.userEndpoint === undefined || this.#userId === undefined) return undefined;
+    const { data } = await ctx.getJson(this.userEndpoint);
+    if (typeof data !== "object" || data === null || Array.isArray(data)) {
+      throw new FletAuthError("user_fetch_failed", "The user endpoint did not answer a JSON object.");
+    }
+    const profile = data as Record<string, unknown>;
+    const id = this.#userId(profile);
+    if ((typeof id !== "string" && typeof id !== "number") || id === "") {
+      throw new FletAuthError("user_fetch_failed", "userId() returned no id for the fetched profile.");
+    }
+    return makeUser(profile, String(id));
+  }
+
+  /** Fetches the user's groups: the `fetchGroups` hook, else none. */
+  async fetchGroups(ctx: ProviderContext): Promise<readonly Group[]> {
+    return this.#fetchGroups ? this.#fetchGroups(ctx) : [];
+  }
+}
+
+function requireVisibleAscii(path: string, value: unknown, allowEmpty: boolean): string {
+  if (typeof value !== "string" || (!allowEmpty && value === "")) {
+    throw new TypeError(`${path} must be a ${allowEmpty ? "" : "non-empty "}string (read it from the environment, e.g. process.env.CLIENT_ID)`);
+  }
+  // RFC 6749 Appendix A.1/A.2: client_id and client_secret are VSCHAR (printable ASCII).
+  if (!/^[\x20-\x7e]*$/.test(value)) throw new TypeError(`${path} must contain printable ASCII characters only`);
+  return value;
+}
+
+function stringList(path: string, value: unknown): readonly string[] {
+  if (value === undefined) return Object.freeze([]);
+  if (!Array.isArray(value) || !value.every((s) => typeof s === "string" && s !== "")) {
+    throw new TypeError(`${path} must be an array of non-empty strings, e.g. ["openid", "email"]`);
+  }
+  return Object.freeze([...new Set(value as string[])]);
+}
+
+function paramsRecord(path: string, value: unknown): Readonly<Record<string, string>> {
+  if (value === undefined) return Object.freeze({});
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`${path} must be an object of string values, e.g. { prompt: "consent" }`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined || v === null || v === "") continue; // Flet skips falsy values
+    if (typeof v !== "string") throw new TypeError(`${path}.${k} must be a string`);
+    out[k] = v;
+  }
+  return Object.freeze(out);
+}

@@ -1,0 +1,67 @@
+/**
+ * Single-flight refresh. With rotating refresh tokens (RFC 9700 §4.14.2, Auth0, oidc-provider)
+ * a second refresh with the same refresh token is rejected and may revoke the whole grant, so
+ * every concurrent caller must share one token-endpoint request.
+ */
+
+/**
+ * Coordinates refreshes. `run(key, refresh)` starts `refresh` unless one for `key` is in flight
+ * (or finished successfully within the grace period) and gives every caller that one outcome.
+ * The in-process default covers one Node process; plug a distributed implementation (Redis
+ * lock + shared result) in through `fletAuth({ refreshLock })` to cover several.
+ */
+export interface RefreshLock {
+  run<T>(key: string, refresh: () => Promise<T>): Promise<T>;
+}
+
+/** Options of {@link createInProcessRefreshLock}. */
+export interface InProcessRefreshLockOptions {
+  /**
+   * How long a successful result stays available to late callers that still hold the old refresh
+   * token (a request whose session was read before the refresh was saved). @default 30000
+   */
+  readonly graceMs?: number;
+  /** Milliseconds clock. @default Date.now */
+  readonly clock?: () => number;
+}
+
+interface Entry {
+  readonly promise: Promise<unknown>;
+  settledAt: number | undefined;
+}
+
+/** The default {@link RefreshLock}: a map of in-flight promises in this process. */
+export function createInProcessRefreshLock(options: InProcessRefreshLockOptions = {}): RefreshLock {
+  const graceMs = options.graceMs ?? 30_000;
+  const clock = options.clock ?? Date.now;
+  const entries = new Map<string, Entry>();
+
+  const sweep = (now: number): void => {
+    for (const [key, entry] of entries) {
+      if (entry.settledAt !== undefined && now - entry.settledAt >= graceMs) entries.delete(key);
+    }
+  };
+
+  return {
+    run<T>(key: string, refresh: () => Promise<T>): Promise<T> {
+      const now = clock();
+      sweep(now);
+      const existing = entries.get(key);
+      if (existing) return existing.promise as Promise<T>;
+      const entry: Entry = { promise: Promise.resolve(), settledAt: undefined };
+      const promise = (async () => refresh())().then(
+        (value) => {
+          entry.settledAt = clock();
+          return value;
+        },
+        (err: unknown) => {
+          // Failures are not kept: the next caller may retry (e.g. after a network blip).
+          entries.delete(key);
+          throw err;
+        },
+      );
+      entries.set(key, Object.assign(entry, { promise }));
+      return promise;
+    },
+  };
+}

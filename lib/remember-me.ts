@@ -1,0 +1,93 @@
+import type { Request, Response } from "express";
+import type { FletAuthConfig } from "./config.js";
+import { createSealer, type Sealer } from "./crypto/sealer.js";
+import { isRecord } from "./token.js";
+
+/** What the remember-me cookie holds (sealed): enough to sign the browser in again. */
+export interface RememberedLogin {
+  readonly provider: string;
+  /** Flet's token JSON (`OAuthToken.toJson()`). */
+  readonly token: string;
+  readonly fetchUser: boolean;
+  readonly fetchGroups: boolean;
+  readonly scope: readonly string[];
+}
+
+/** Reads, writes and clears the remember-me cookie. */
+export interface RememberMe {
+  read(req: Request): Promise<RememberedLogin | undefined>;
+  /** True when the request carries the cookie at all (valid or not). */
+  present(req: Request): boolean;
+  write(req: Request, res: Response, login: RememberedLogin): Promise<void>;
+  clear(req: Request, res: Response): void;
+}
+
+/**
+ * The cookie is a Fernet token under a key derived once from `rememberMe.secretKey` (SPEC §4):
+ * opening it costs one HMAC and one AES block run, so a forged cookie is rejected in
+ * microseconds, never with a PBKDF2 run. The Fernet timestamp enforces `maxAge` server-side.
+ */
+export function createRememberMe(options: NonNullable<FletAuthConfig["rememberMe"]>, clock: () => number): RememberMe {
+  const sealer: Sealer = createSealer(options.secrets, "remember-me", { now: clock });
+  void sealer.ready().catch(() => undefined);
+  const ttlSeconds = Math.floor(options.maxAgeMs / 1000);
+  const cookieOptions = (req: Request) => ({
+    httpOnly: true,
+    sameSite: "lax" as const,
+    secure: req.secure,
+    path: "/",
+  });
+
+  return {
+    present(req) {
+      return readCookie(req, options.cookieName) !== undefined;
+    },
+    async read(req) {
+      const raw = readCookie(req, options.cookieName);
+      if (raw === undefined || raw.length > 8192) return undefined;
+      const text = await sealer.open(raw, { ttlSeconds });
+      if (text === undefined) return undefined;
+      try {
+        return parseRemembered(JSON.parse(text));
+      } catch {
+        return undefined;
+      }
+    },
+    async write(req, res, login) {
+      if (res.headersSent) return;
+      const sealed = await sealer.seal(JSON.stringify(login));
+      if (res.headersSent) return;
+      res.cookie(options.cookieName, sealed, { ...cookieOptions(req), maxAge: options.maxAgeMs });
+    },
+    clear(req, res) {
+      if (!res.headersSent) res.clearCookie(options.cookieName, cookieOptions(req));
+    },
+  };
+}
+
+function parseRemembered(value: unknown): RememberedLogin | undefined {
+  if (!isRecord(value)) return undefined;
+  const { provider, token, fetchUser, fetchGroups, scope } = value;
+  if (typeof provider !== "string" || typeof token !== "string") return undefined;
+  if (typeof fetchUser !== "boolean" || typeof fetchGroups !== "boolean") return undefined;
+  if (!Array.isArray(scope) || !scope.every((s) => typeof s === "string")) return undefined;
+  return { provider, token, fetchUser, fetchGroups, scope };
+}
+
+/** One cookie's raw value from the Cookie header (RFC 6265 §5.4), without cookie-parser. */
+export function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (typeof header !== "string") return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,39 @@
+import type { Request, Response } from "express";
+import type { Authorization } from "./authorization.js";
+import type { Runtime } from "./runtime.js";
+import { authData, setAuthData } from "./session/session.js";
+import { buildAuthorization } from "./signin.js";
+import { OAuthToken } from "./token.js";
+
+/**
+ * Sets `req.authorizations` and `req.auth` from the session. A stored token that does not
+ * decrypt (secret rotated out, store tampered with) or belongs to a provider no longer
+ * configured counts as signed out and is removed — never a 500 (checklist 26).
+ */
+export async function setRequestAuth(rt: Runtime, req: Request, res: Response): Promise<void> {
+  const data = authData(req);
+  const all: Record<string, Authorization> = {};
+  let dropped = false;
+  for (const [name, stored] of Object.entries(data.auths ?? {})) {
+    const text = rt.config.providers.has(name) ? await rt.tokens.open(stored.token) : undefined;
+    let token: OAuthToken | undefined;
+    try {
+      token = text === undefined ? undefined : OAuthToken.fromJson(text);
+    } catch {
+      token = undefined;
+    }
+    if (token === undefined) {
+      dropped = true;
+      continue;
+    }
+    all[name] = buildAuthorization(rt, req, res, name, stored, token);
+  }
+  if (dropped) {
+    const auths = Object.fromEntries(Object.entries(data.auths ?? {}).filter(([name]) => name in all));
+    setAuthData(req, { ...data, auths, current: data.current !== undefined && data.current in all ? data.current : undefined });
+  }
+  const names = Object.keys(all);
+  const current = data.current !== undefined && data.current in all ? data.current : names[names.length - 1];
+  req.authorizations = Object.freeze(all);
+  req.auth = current === undefined ? undefined : all[current];
+}

@@ -1,0 +1,44 @@
+import type { EventEmitter } from "node:events";
+import type { RequestHandler } from "express";
+import type { CompletePageTemplate } from "./complete-page.js";
+import type { FletAuthConfig } from "./config.js";
+import type { Sealer } from "./crypto/sealer.js";
+import type { RememberMe } from "./remember-me.js";
+
+/** Everything one `fletAuth()` instance shares across requests. No module-level state: two instances never interact. */
+export interface Runtime {
+  readonly config: FletAuthConfig;
+  readonly emitter: EventEmitter;
+  /** Seals tokens kept in the session store (encrypted at rest, checklist 26). */
+  readonly tokens: Sealer;
+  readonly rememberMe: RememberMe | undefined;
+  /** Per-login complete pages given as functions: kept in memory, referenced from the session. */
+  readonly pages: PageRegistry;
+  /** express-session mounted by flet-auth when the app has none. */
+  readonly ownSession: RequestHandler | undefined;
+}
+
+/** Holds function templates for the lifetime of a login transaction. */
+export interface PageRegistry {
+  add(template: Exclude<CompletePageTemplate, string>, nowMs: number): string;
+  take(ref: string | undefined): Exclude<CompletePageTemplate, string> | undefined;
+}
+
+/** A small registry with expiry, so abandoned logins do not leak their templates. */
+export function createPageRegistry(ttlMs: number, randomId: () => string): PageRegistry {
+  const entries = new Map<string, { template: Exclude<CompletePageTemplate, string>; expiresAt: number }>();
+  return {
+    add(template, nowMs) {
+      for (const [ref, e] of entries) if (e.expiresAt <= nowMs) entries.delete(ref);
+      const ref = randomId();
+      entries.set(ref, { template, expiresAt: nowMs + ttlMs });
+      return ref;
+    },
+    take(ref) {
+      if (ref === undefined) return undefined;
+      const entry = entries.get(ref);
+      entries.delete(ref);
+      return entry?.template;
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * `flet-auth/security`: Flet-compatible `encrypt` / `decrypt` for saving auth tokens on the client
+ * ("Remember me"). Data encrypted here decrypts in Python with `flet.security.decrypt` and vice versa.
+ *
+ * @example
+ * import { encrypt, decrypt } from "flet-auth/security";
+ *
+ * const secretKey = process.env.MY_APP_SECRET_KEY!;
+ * // Save: encrypt the token JSON before it leaves the server.
+ * res.cookie("myapp.auth_token", await encrypt(req.auth.token.toJson(), secretKey), { httpOnly: true });
+ * // Restore: decrypt it on the next visit and log in with it.
+ * const savedToken = await decrypt(req.cookies["myapp.auth_token"], secretKey);
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * Encrypts text like Flet's `flet.security.encrypt`; PBKDF2 runs off the event loop.
+ *
+ * @example
+ * const ejt = await encrypt(req.auth.token.toJson(), secretKey);
+ */
+export { encrypt } from "./crypto/security.js";
+
+/**
+ * Decrypts data from {@link encrypt} or Flet; rejects with `FletAuthError` code `decrypt_failed`.
+ *
+ * @example
+ * const jt = await decrypt(ejt, secretKey); // pass { iterations: 100_000 } for data from Flet < 0.27.5
+ */
+export { decrypt } from "./crypto/security.js";
+
+/**
+ * Blocking `encrypt`, for scripts and CLIs; blocks the event loop for the key derivation.
+ *
+ * @example
+ * const ejt = encryptSync(tokenJson, secretKey);
+ */
+export { encryptSync } from "./crypto/security.js";
+
+/**
+ * Blocking `decrypt`, for scripts and CLIs; throws `FletAuthError` code `decrypt_failed`.
+ *
+ * @example
+ * const jt = decryptSync(ejt, secretKey);
+ */
+export { decryptSync } from "./crypto/security.js";
+
+/**
+ * Options of `decrypt` / `decryptSync` (PBKDF2 `iterations`, default 600 000).
+ *
+ * @example
+ * await decrypt(oldData, secretKey, { iterations: 100_000 } satisfies SecurityOptions);
+ */
+export type { SecurityOptions } from "./crypto/security.js";
+
+/**
+ * Options of `encrypt` / `encryptSync`: `iterations`, plus `salt`, `iv` and `now` for deterministic tests.
+ *
+ * @example
+ * await encrypt("hello", secretKey, { salt: fixedSalt, iv: fixedIv, now: 1767225600 } satisfies EncryptOptions);
+ */
+export type { EncryptOptions } from "./crypto/security.js";
+
+/**
+ * The error class of flet-auth; a failed decrypt carries code `decrypt_failed`.
+ *
+ * @example
+ * try { await decrypt(ejt, secretKey); } catch (err) { if (err instanceof FletAuthError) forgetSavedToken(); }
+ */
+export { FletAuthError } from "./errors.js";
+
+/**
+ * True when `err` is a `FletAuthError`, optionally with the given code.
+ *
+ * @example
+ * const jt = await decrypt(ejt, secretKey).catch((err) => (isFletAuthError(err, "decrypt_failed") ? undefined : Promise.reject(err)));
+ */
+export { isFletAuthError } from "./errors.js";

@@ -1,0 +1,178 @@
+import { createHash } from "node:crypto";
+import type { Request, Response } from "express";
+import { Authorization } from "./authorization.js";
+import { FletAuthError } from "./errors.js";
+import { notify, type LoginSource } from "./events.js";
+import type { ProviderContext, OAuthProvider } from "./providers/provider.js";
+import type { Runtime } from "./runtime.js";
+import type { StoredAuthorization } from "./session/data.js";
+import { authData, regenerateSession, saveSession, setAuthData } from "./session/session.js";
+import { OAuthToken } from "./token.js";
+import { makeUser, type User } from "./user.js";
+import { setRequestAuth } from "./request-auth.js";
+
+/** What a completed sign-in is made of, whichever way it came (callback, saved token, cookie). */
+export interface SignIn {
+  readonly name: string;
+  readonly provider: OAuthProvider;
+  readonly token: OAuthToken;
+  readonly fetchUser: boolean;
+  readonly fetchGroups: boolean;
+  readonly scope: readonly string[];
+  readonly remember: boolean;
+  readonly source: LoginSource;
+}
+
+/**
+ * Fetches the user (and groups), then commits the sign-in: a new session id (no fixation),
+ * the sealed token stored, the remember-me cookie written when asked, the session saved — and
+ * only then the `login` event (events notify after state is committed).
+ */
+export async function completeSignIn(rt: Runtime, req: Request, res: Response, s: SignIn): Promise<Authorization> {
+  const user = s.fetchUser ? await fetchUserAndGroups(rt, s.provider, s.token, s.fetchGroups) : undefined;
+  const now = rt.config.clock();
+  const stored: StoredAuthorization = {
+    token: await rt.tokens.seal(s.token.toJson()),
+    user,
+    fetchUser: s.fetchUser,
+    fetchGroups: s.fetchGroups,
+    scope: [...s.scope],
+    signedInAt: now,
+  };
+  const previous = authData(req).auths ?? {};
+  await regenerateSession(req, { auths: { ...previous, [s.name]: stored }, current: s.name });
+  if (s.remember && rt.rememberMe) {
+    await rt.rememberMe.write(req, res, {
+      provider: s.name,
+      token: s.token.toJson(),
+      fetchUser: s.fetchUser,
+      fetchGroups: s.fetchGroups,
+      scope: s.scope,
+    });
+  }
+  await saveSession(req);
+  const auth = buildAuthorization(rt, req, res, s.name, stored, s.token);
+  await setRequestAuth(rt, req, res);
+  notify(rt.emitter, rt.config.logger, "login", {
+    name: "login",
+    error: undefined,
+    errorDescription: undefined,
+    provider: s.name,
+    auth: req.authorizations[s.name] ?? auth,
+    source: s.source,
+    req,
+    res,
+  });
+  return req.authorizations[s.name] ?? auth;
+}
+
+/** Flet's user/groups step (behaviour §3.4): groups only with a user. */
+export async function fetchUserAndGroups(
+  rt: Runtime,
+  provider: OAuthProvider,
+  token: OAuthToken,
+  fetchGroups: boolean,
+): Promise<User | undefined> {
+  const ctx: ProviderContext = {
+    accessToken: token.accessToken,
+    token,
+    getJson: (url, options) => rt.config.http.getJson(url, token.accessToken, options?.headers),
+  };
+  try {
+    const user = await provider.fetchUser(ctx);
+    if (user === undefined || !fetchGroups) return user;
+    const groups = await provider.fetchGroups(ctx);
+    return makeUser(user, user.id, groups);
+  } catch (err) {
+    if (err instanceof FletAuthError) throw err;
+    throw new FletAuthError("user_fetch_failed", "Fetching the user failed.", { cause: err });
+  }
+}
+
+/** An {@link Authorization} for a stored entry, whose `getToken()` refreshes through the runtime. */
+export function buildAuthorization(
+  rt: Runtime,
+  req: Request,
+  res: Response,
+  name: string,
+  stored: StoredAuthorization,
+  token: OAuthToken,
+): Authorization {
+  const oauthProvider = rt.config.providers.get(name);
+  if (!oauthProvider) throw new FletAuthError("unknown_provider", `Unknown provider "${name}".`);
+  return new Authorization({
+    provider: name,
+    oauthProvider,
+    token,
+    user: stored.user,
+    fetchUser: stored.fetchUser,
+    fetchGroups: stored.fetchGroups,
+    scope: stored.scope,
+    refreshMarginSeconds: rt.config.refreshMarginSeconds,
+    clock: rt.config.clock,
+    refresher: (auth, current) => refreshStored(rt, req, res, auth, current),
+  });
+}
+
+/** Refreshes through the single-flight lock, keyed by the refresh token itself. */
+export function refreshToken(rt: Runtime, name: string, provider: OAuthProvider, token: OAuthToken): Promise<OAuthToken> {
+  const refresh = token.refreshToken;
+  if (refresh === undefined) return Promise.resolve(token);
+  const key = `${name}:${createHash("sha256").update(refresh).digest("base64url")}`;
+  return rt.config.refreshLock
+    .run(key, async () => token.refreshedWith(await rt.config.http.refresh(provider, refresh), rt.config.clock()))
+    .catch((err: unknown) => {
+      if (err instanceof FletAuthError && err.code === "refresh_failed") throw err;
+      const status = err instanceof FletAuthError ? err.status : 502;
+      throw new FletAuthError("refresh_failed", err instanceof Error ? err.message : "Refreshing the token failed.", {
+        cause: err,
+        status,
+        ...(err instanceof FletAuthError && err.oauthError ? { oauthError: err.oauthError } : {}),
+      });
+    });
+}
+
+/**
+ * `getToken()` of a stored authorization: refresh, then persist to this request's session (and
+ * to the remember-me cookie while headers can still be sent). When the provider answers
+ * `invalid_grant` the grant is gone: the authorization is removed and `logout` emitted
+ * (checklist 28); other failures leave the session as it was.
+ */
+async function refreshStored(rt: Runtime, req: Request, res: Response, auth: Authorization, token: OAuthToken): Promise<OAuthToken> {
+  let next: OAuthToken;
+  try {
+    next = await refreshToken(rt, auth.provider, auth.oauthProvider, token);
+  } catch (err) {
+    if (err instanceof FletAuthError && err.oauthError === "invalid_grant") await dropRevoked(rt, req, res, auth);
+    throw err;
+  }
+  const data = authData(req);
+  const stored = data.auths?.[auth.provider];
+  if (stored) {
+    const sealed = await rt.tokens.seal(next.toJson());
+    setAuthData(req, { ...data, auths: { ...data.auths, [auth.provider]: { ...stored, token: sealed } } });
+    await saveSession(req);
+  }
+  if (rt.rememberMe && !res.headersSent) {
+    const remembered = await rt.rememberMe.read(req);
+    if (remembered?.provider === auth.provider) await rt.rememberMe.write(req, res, { ...remembered, token: next.toJson() });
+  }
+  for (const other of Object.values(req.authorizations ?? {})) if (other.provider === auth.provider) other.updateToken(next);
+  notify(rt.emitter, rt.config.logger, "refresh", { name: "refresh", provider: auth.provider, auth, req });
+  return next;
+}
+
+async function dropRevoked(rt: Runtime, req: Request, res: Response, auth: Authorization): Promise<void> {
+  const data = authData(req);
+  const auths = { ...data.auths };
+  delete auths[auth.provider];
+  const rest = Object.keys(auths);
+  setAuthData(req, { ...data, auths, current: data.current === auth.provider ? rest[rest.length - 1] : data.current });
+  if (rt.rememberMe && !res.headersSent) {
+    const remembered = await rt.rememberMe.read(req);
+    if (remembered?.provider === auth.provider) rt.rememberMe.clear(req, res);
+  }
+  await saveSession(req).catch(() => undefined);
+  await setRequestAuth(rt, req, res);
+  notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: auth.provider, auth, reason: "refresh_failed", req, res });
+}
