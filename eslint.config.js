@@ -1,4 +1,5 @@
 import js from "@eslint/js";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -12,6 +13,7 @@ export default tseslint.config(
       "no-console": ["error", { allow: ["warn", "error"] }],
     },
   },
+  { languageOptions: { globals: { ...globals.node } } },
   {
     files: ["examples/**", "bench/**", "scripts/**", "test/**"],
     rules: { "no-console": "off" },

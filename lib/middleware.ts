@@ -1,3 +1,4 @@
+import { hkdf } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { resolveConfig, type FletAuthOptions } from "./config.js";
@@ -42,7 +43,9 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
   const rt: Runtime = {
     config,
     emitter,
-    tokens: createSealer(tokenSecrets, "session-token", { now: config.clock }),
+    // The session secret is a machine secret (≥ 32 characters, checked), so HKDF (RFC 5869) is
+    // the right derivation: instant, unlike PBKDF2, which stretches human passphrases.
+    tokens: createSealer(tokenSecrets, "session-token", { now: config.clock, derive: hkdfKey }),
     rememberMe: config.rememberMe ? createRememberMe(config.rememberMe, config.clock) : undefined,
     pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
     ownSession: createSessionMiddleware(config),
@@ -68,6 +71,12 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     });
   }
   return handler as unknown as FletAuthMiddleware;
+}
+
+function hkdfKey(secret: string, salt: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    hkdf("sha256", secret, salt, "flet-auth session tokens", 32, (err, key) => (err ? reject(err) : resolve(new Uint8Array(key))));
+  });
 }
 
 async function dispatch(rt: Runtime, callbackPaths: ReadonlySet<string>, req: Request, res: Response, next: NextFunction): Promise<void> {

@@ -131,6 +131,7 @@ interface GrantLike {
 }
 
 interface ProviderLike {
+  readonly Client: { find(id: string): Promise<unknown> };
   readonly Grant: {
     new (init: { accountId: string; clientId: string }): GrantLike;
     find(id: string): Promise<GrantLike | undefined>;
@@ -435,10 +436,12 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       accessTokenTtl,
       jwk,
     });
+    // Static clients are only validated on first use; fail fast instead.
+    await Promise.all(options.clients.map((c) => provider.Client.find(c.clientId)));
   } catch (err) {
     // e.g. invalid client metadata: do not leave the port bound.
     server.close();
-    throw err;
+    throw new Error(`startDemoIdp: invalid configuration: ${describeError(err)}`, { cause: err });
   }
 
   const count = (ctx: unknown, field: "success" | "error"): void => {

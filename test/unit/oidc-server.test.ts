@@ -339,6 +339,12 @@ describe("demo IdP (oidc-provider in-process)", () => {
 });
 
 describe("demo IdP options", () => {
+  it("fails fast on invalid client metadata", async () => {
+    await expect(
+      startDemoIdp({ clients: [{ clientId: "bad", clientSecret: "x", redirectUris: ["http://127.0.0.1:1/cb#fragment"] }] }),
+    ).rejects.toThrow(/invalid configuration: .*redirect_uris must not contain fragments/);
+  });
+
   it("supports custom users, access-token TTL and issuer host, escapes reflected values, and closes", async () => {
     const redirect = "http://127.0.0.1:45679/oauth_callback";
     const idp = await startDemoIdp({
