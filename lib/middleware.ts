@@ -17,9 +17,9 @@ import { OAuthToken } from "./token.js";
 
 /** The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter. */
 export interface FletAuthMiddleware extends RequestHandler {
-  on<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => void | Promise<void>): this;
-  once<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => void | Promise<void>): this;
-  off<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => void | Promise<void>): this;
+  on<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => unknown): this;
+  once<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => unknown): this;
+  off<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => unknown): this;
   removeAllListeners(event?: keyof FletAuthEvents): this;
   listenerCount(event: keyof FletAuthEvents): number;
 }
