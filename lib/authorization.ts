@@ -35,6 +35,7 @@ export class Authorization {
   /** The scopes this login asked for. */
   readonly scope: readonly string[];
   #token: OAuthToken;
+  #pending: Promise<OAuthToken> | undefined;
   readonly #margin: number;
   readonly #clock: () => number;
   readonly #refresher: TokenRefresher;
@@ -71,7 +72,12 @@ export class Authorization {
   async getToken(): Promise<OAuthToken> {
     const token = this.#token;
     if (token.refreshToken === undefined || !token.isExpiring(this.#clock(), this.#margin)) return token;
-    this.#token = await this.#refresher(this, token);
+    // Callers within one request share one refresh and one session write; callers across
+    // requests share the token-endpoint call through the refresh lock.
+    this.#pending ??= this.#refresher(this, token).finally(() => {
+      this.#pending = undefined;
+    });
+    this.#token = await this.#pending;
     return this.#token;
   }
 

@@ -56,7 +56,7 @@ export interface RenderedPage {
  * opener (COOP, new tab) it shows a link back to the app.
  */
 export function renderCompletePage(template: CompletePageTemplate | undefined, raw: RawOutcome, nonce: string): RenderedPage {
-  const ok = !raw.error;
+  const ok = raw.error === undefined;
   const outcome: CompletePageOutcome = {
     ok,
     provider: escapeHtml(raw.provider),
@@ -97,8 +97,10 @@ function defaultPage(o: CompletePageOutcome, raw: RawOutcome, nonce: string): st
   var signal = ${scriptJson(signal)};
   if (window.opener && !window.opener.closed) {
     try { window.opener.postMessage(signal, window.location.origin); } catch (e) {}
-    window.close();
   }
+  // Closes a popup even when COOP severed its opener (checklist 19); browsers ignore this for
+  // a tab the user opened, which then shows the link above.
+  window.close();
 })();
 </script>
 </body>

@@ -57,7 +57,7 @@ export interface FletAuthOptions {
   readonly timeoutMs?: number;
   /** Refresh tokens expiring within this many seconds. @default 60 */
   readonly refreshMarginSeconds?: number;
-  /** How long a started login stays valid, in seconds. @default 600 */
+  /** How long a started login stays valid, in seconds; at most 600 (RFC 9700 guidance, checklist 5). @default 600 */
   readonly loginTimeoutSeconds?: number;
   /** How flet-auth reaches providers. @default simple-oauth2 + axios */
   readonly http?: OAuthHttp;
@@ -143,15 +143,17 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
     logoutPath: routePath("options.logoutPath", options.logoutPath, "/logout"),
     assetsPath,
     refreshMarginSeconds: number("options.refreshMarginSeconds", options.refreshMarginSeconds, 60, 0, 86_400),
-    loginTimeoutMs: number("options.loginTimeoutSeconds", options.loginTimeoutSeconds, 600, 1, 3_600) * 1000,
-    http: options.http ?? createOAuthHttp({
+    loginTimeoutMs: number("options.loginTimeoutSeconds", options.loginTimeoutSeconds, 600, 1, 600) * 1000,
+    http: implementation("options.http", options.http, ["exchangeCode", "refresh", "getJson"]) ?? createOAuthHttp({
       timeoutMs: number("options.timeoutMs", options.timeoutMs, 10_000, 1, 120_000),
-      userAgent: options.userAgent ?? "flet-auth",
+      userAgent: userAgent(options.userAgent),
     }),
-    refreshLock: options.refreshLock ?? createInProcessRefreshLock(options.clock ? { clock: options.clock } : {}),
+    refreshLock:
+      implementation("options.refreshLock", options.refreshLock, ["run"]) ??
+      createInProcessRefreshLock(options.clock ? { clock: options.clock } : {}),
     clock: fn("options.clock", options.clock) ?? Date.now,
     randomBytes: fn("options.randomBytes", options.randomBytes) ?? defaultRandomBytes,
-    logger: options.logger ?? console,
+    logger: implementation("options.logger", options.logger, ["warn", "error"]) ?? console,
   });
 }
 
@@ -243,6 +245,24 @@ export function completePage(path: string, value: unknown): CompletePageTemplate
     return value as CompletePageTemplate | undefined;
   }
   throw new TypeError(`${path} must be an HTML string or a function (outcome) => html`);
+}
+
+/** An object with the given methods (an injected dependency), or undefined for the default. */
+function implementation<T>(path: string, value: T | undefined, methods: readonly string[]): T | undefined {
+  if (value === undefined) return undefined;
+  const missing = methods.filter((m) => typeof (value as Record<string, unknown> | null)?.[m] !== "function");
+  if (typeof value !== "object" || value === null || missing.length > 0) {
+    throw new TypeError(`${path} must be an object with ${methods.map((m) => `${m}()`).join(", ")}${missing.length ? ` (missing ${missing.join(", ")})` : ""}`);
+  }
+  return value;
+}
+
+function userAgent(value: unknown): string {
+  if (value === undefined) return "flet-auth";
+  if (typeof value !== "string" || value === "" || !/^[\x20-\x7e]+$/.test(value)) {
+    throw new TypeError('options.userAgent must be a non-empty printable ASCII string, e.g. "my-app/1.0"');
+  }
+  return value;
 }
 
 function fn<T>(path: string, value: T | undefined): T | undefined {

@@ -110,6 +110,12 @@ function checkLoginOptions(options: LoginOptions): void {
   for (const key of Object.keys(options)) {
     if (!LOGIN_OPTION_KEYS.has(key)) throw new TypeError(`req.login: unknown option "${key}"`);
   }
+  for (const key of ["fetchUser", "fetchGroups", "redirectToPage", "remember"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "boolean") throw new TypeError(`req.login options.${key} must be true or false`);
+  }
+  if (options.returnTo !== undefined && typeof options.returnTo !== "string") {
+    throw new TypeError('req.login options.returnTo must be a relative path such as "/account"');
+  }
   scopeList("req.login options.scope", options.scope);
   completePage("req.login options.completePageHtml", options.completePageHtml);
   if (options.savedToken !== undefined && typeof options.savedToken !== "string") {
@@ -136,7 +142,10 @@ async function logout(rt: Runtime, req: Request, res: Response, name?: string): 
     if (name === undefined || rest.length === 0 || remembered === undefined || remembered.provider === name) rt.rememberMe.clear(req, res);
   }
   if (rest.length === 0) {
-    await regenerateSession(req, {});
+    // Nothing stored (a signed-out visitor): do not create a session just to empty it.
+    if (req.session.fletAuth === undefined) return;
+    await regenerateSession(req);
+    if (rt.ownSession) res.clearCookie(rt.sessionCookieName, { path: "/" });
   } else {
     setAuthData(req, { ...data, auths, current: data.current !== undefined && data.current in auths ? data.current : rest[rest.length - 1] });
   }

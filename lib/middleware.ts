@@ -49,7 +49,13 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     rememberMe: config.rememberMe ? createRememberMe(config.rememberMe, config.clock) : undefined,
     pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
     ownSession: createSessionMiddleware(config),
+    sessionCookieName: config.session.name ?? "flet-auth.sid",
   };
+  if (config.secrets === undefined) {
+    config.logger.warn(
+      "flet-auth: no options.secret — tokens in the session are encrypted with a per-process key and sign users out on restart or on another instance. Pass the session secret as options.secret.",
+    );
+  }
   // Derive keys now, off the event loop, so the first request does not wait for PBKDF2.
   void rt.tokens.ready().catch(() => undefined);
   const callbackPaths = new Set([...config.providers.values()].map((p) => p.callbackPath));

@@ -39,8 +39,9 @@ export async function completeSignIn(rt: Runtime, req: Request, res: Response, s
     scope: [...s.scope],
     signedInAt: now,
   };
-  const previous = authData(req).auths ?? {};
-  await regenerateSession(req, { auths: { ...previous, [s.name]: stored }, current: s.name });
+  const { auths: previous = {}, tx } = authData(req);
+  // Other providers' sign-ins and logins still pending (another tab) move to the new session id.
+  await regenerateSession(req, { auths: { ...previous, [s.name]: stored }, current: s.name, ...(tx ? { tx } : {}) });
   if (s.remember && rt.rememberMe) {
     await rt.rememberMe.write(req, res, {
       provider: s.name,
@@ -114,13 +115,26 @@ export function buildAuthorization(
   });
 }
 
-/** Refreshes through the single-flight lock, keyed by the refresh token itself. */
-export function refreshToken(rt: Runtime, name: string, provider: OAuthProvider, token: OAuthToken): Promise<OAuthToken> {
+/**
+ * Refreshes through the single-flight lock, keyed by the refresh token itself. `role.leader`
+ * tells the caller whether its own call reached the token endpoint (the others shared it), so
+ * events fire once per refresh, not once per waiting request.
+ */
+export function refreshToken(
+  rt: Runtime,
+  name: string,
+  provider: OAuthProvider,
+  token: OAuthToken,
+  role: { leader: boolean } = { leader: false },
+): Promise<OAuthToken> {
   const refresh = token.refreshToken;
   if (refresh === undefined) return Promise.resolve(token);
   const key = `${name}:${createHash("sha256").update(refresh).digest("base64url")}`;
   return rt.config.refreshLock
-    .run(key, async () => token.refreshedWith(await rt.config.http.refresh(provider, refresh), rt.config.clock()))
+    .run(key, async () => {
+      role.leader = true;
+      return token.refreshedWith(await rt.config.http.refresh(provider, refresh), rt.config.clock());
+    })
     .catch((err: unknown) => {
       if (err instanceof FletAuthError && err.code === "refresh_failed") throw err;
       const status = err instanceof FletAuthError ? err.status : 502;
@@ -140,10 +154,11 @@ export function refreshToken(rt: Runtime, name: string, provider: OAuthProvider,
  */
 async function refreshStored(rt: Runtime, req: Request, res: Response, auth: Authorization, token: OAuthToken): Promise<OAuthToken> {
   let next: OAuthToken;
+  const role = { leader: false };
   try {
-    next = await refreshToken(rt, auth.provider, auth.oauthProvider, token);
+    next = await refreshToken(rt, auth.provider, auth.oauthProvider, token, role);
   } catch (err) {
-    if (err instanceof FletAuthError && err.oauthError === "invalid_grant") await dropRevoked(rt, req, res, auth);
+    if (err instanceof FletAuthError && err.oauthError === "invalid_grant") await dropRevoked(rt, req, res, auth, role.leader);
     throw err;
   }
   const data = authData(req);
@@ -158,11 +173,11 @@ async function refreshStored(rt: Runtime, req: Request, res: Response, auth: Aut
     if (remembered?.provider === auth.provider) await rt.rememberMe.write(req, res, { ...remembered, token: next.toJson() });
   }
   for (const other of Object.values(req.authorizations ?? {})) if (other.provider === auth.provider) other.updateToken(next);
-  notify(rt.emitter, rt.config.logger, "refresh", { name: "refresh", provider: auth.provider, auth, req });
+  if (role.leader) notify(rt.emitter, rt.config.logger, "refresh", { name: "refresh", provider: auth.provider, auth, req });
   return next;
 }
 
-async function dropRevoked(rt: Runtime, req: Request, res: Response, auth: Authorization): Promise<void> {
+async function dropRevoked(rt: Runtime, req: Request, res: Response, auth: Authorization, announce: boolean): Promise<void> {
   const data = authData(req);
   const auths = { ...data.auths };
   delete auths[auth.provider];
@@ -174,5 +189,5 @@ async function dropRevoked(rt: Runtime, req: Request, res: Response, auth: Autho
   }
   await saveSession(req).catch(() => undefined);
   await setRequestAuth(rt, req, res);
-  notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: auth.provider, auth, reason: "refresh_failed", req, res });
+  if (announce) notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: auth.provider, auth, reason: "refresh_failed", req, res });
 }

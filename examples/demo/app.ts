@@ -22,7 +22,7 @@ import {
   type FletAuthMiddleware,
   type Group,
   type User,
-} from "../../lib/index.js";
+} from "flet-auth";
 import { startDemoIdp, type DemoIdp } from "./idp.js";
 
 /** Options of {@link createDemo}. */
@@ -156,6 +156,7 @@ function logEvents(auth: FletAuthMiddleware, log: (line: string) => void): void 
       log(`login: provider=${e.provider} user=${user?.id ?? "?"} email=${stringField(user, "email") || "-"} via ${e.source}`);
     }
   });
+  auth.on("refresh", (e) => log(`refresh: provider=${e.provider} user=${e.auth.user?.id ?? "?"}`));
   auth.on("logout", (e) => log(`logout: provider=${e.provider} user=${e.auth?.user?.id ?? "?"} reason=${e.reason}`));
 }
 
@@ -206,6 +207,10 @@ function buildApp(auth: FletAuthMiddleware, realProviders: readonly string[]): e
       tokenExpiresAt: token.expiresAt ?? null,
       profile: body,
     });
+  });
+
+  app.get("/favicon.ico", (_req, res) => {
+    res.status(204).end();
   });
 
   app.use((_req: Request, res: Response) => {
@@ -270,6 +275,7 @@ function stringField(user: User | undefined, field: string): string {
 }
 
 const STYLE = `
+[hidden]{display:none!important}
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;background:#f9fafb;margin:0;padding:2rem 1rem}
 main{max-width:40rem;margin:0 auto;background:#fff;border-radius:.5rem;box-shadow:0 1px 3px rgba(0,0,0,.12);padding:1.5rem 2rem}
 h1{font-size:1.5rem;margin:0 0 .5rem}

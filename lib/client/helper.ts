@@ -13,7 +13,7 @@ export const BROWSER_HELPER = String.raw`(function () {
   var assetsPath = script && script.src ? new URL(script.src, location.href).pathname.replace(/\/client\.js$/, "") : "/flet-auth";
 
   function status() {
-    return fetch(base + assetsPath + "/status", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    return fetch(assetsPath + "/status", { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.json(); });
   }
 
@@ -50,7 +50,8 @@ export const BROWSER_HELPER = String.raw`(function () {
         clearInterval(timer);
         // No message (opener severed or window closed by the user): ask the server.
         status().then(function (s) {
-          finish(s.signedIn ? { ok: true, provider: String(s.provider || provider), error: "" }
+          var signedIn = s.signedIn && s.providers && s.providers.indexOf(provider) !== -1;
+          finish(signedIn ? { ok: true, provider: provider, error: "" }
                             : { ok: false, provider: provider, error: "popup_closed" });
         }, function () { finish({ ok: false, provider: provider, error: "popup_closed" }); });
       }, 500);

@@ -46,7 +46,7 @@ export function addTransaction(table: TransactionTable | undefined, state: strin
 /** Result of {@link takeTransaction}. */
 export type TakeResult =
   | { readonly ok: true; readonly tx: Transaction; readonly rest: TransactionTable }
-  | { readonly ok: false; readonly reason: "invalid_state" | "state_expired"; readonly rest: TransactionTable };
+  | { readonly ok: false; readonly reason: "invalid_state" | "state_expired"; readonly rest: TransactionTable; readonly tx?: Transaction };
 
 /**
  * Removes and returns the transaction of `state` (single use, RFC 9700 §4.7.1), checking its
@@ -59,6 +59,6 @@ export function takeTransaction(table: TransactionTable | undefined, state: unkn
   const tx = rest[key];
   if (tx === undefined) return { ok: false, reason: "invalid_state", rest };
   delete rest[key];
-  if (nowMs - tx.createdAt >= ttlMs || nowMs < tx.createdAt - 60_000) return { ok: false, reason: "state_expired", rest };
+  if (nowMs - tx.createdAt >= ttlMs || nowMs < tx.createdAt - 60_000) return { ok: false, reason: "state_expired", rest, tx };
   return { ok: true, tx, rest };
 }

@@ -2,12 +2,13 @@ import type { Request, Response } from "express";
 import type { CompletePageTemplate } from "../complete-page.js";
 import { FletAuthError } from "../errors.js";
 import { notify } from "../events.js";
+import { safeReturnTo } from "../flow/return-to.js";
 import { takeTransaction, type Transaction } from "../flow/transactions.js";
 import type { Runtime } from "../runtime.js";
 import { authData, saveSession, setAuthData } from "../session/session.js";
 import { completeSignIn } from "../signin.js";
 import { OAuthToken } from "../token.js";
-import { queryParam, sendCompletePage } from "./respond.js";
+import { noStore, queryParam, sendCompletePage } from "./respond.js";
 
 /**
  * The redirect endpoint (RFC 6749 §4.1.2). Every failure becomes a `login` event with an error
@@ -15,12 +16,14 @@ import { queryParam, sendCompletePage } from "./respond.js";
  */
 export async function handleCallback(rt: Runtime, req: Request, res: Response, path: string): Promise<void> {
   const now = rt.config.clock();
-  const taken = takeTransaction(authData(req).tx, queryParam(req, "state"), now, rt.config.loginTimeoutMs);
-  setAuthData(req, { ...authData(req), tx: taken.rest });
+  const pending = authData(req).tx;
+  const taken = takeTransaction(pending, queryParam(req, "state"), now, rt.config.loginTimeoutMs);
+  // A stray callback on a session with no pending login writes nothing (no session for strangers).
+  if (pending !== undefined) setAuthData(req, { ...authData(req), tx: taken.rest });
   if (!taken.ok) {
     await saveSession(req);
     const message = taken.reason === "state_expired" ? "The sign-in took too long; please start again." : "This sign-in link is invalid or was already used; please start again.";
-    return fail(rt, req, res, undefined, new FletAuthError(taken.reason, message));
+    return fail(rt, req, res, taken.tx, new FletAuthError(taken.reason, message));
   }
   const tx = taken.tx;
   const provider = rt.config.providers.get(tx.provider);
@@ -32,9 +35,11 @@ export async function handleCallback(rt: Runtime, req: Request, res: Response, p
   // Checklist 10: the transaction is consumed in the store before the code is exchanged.
   await saveSession(req);
 
-  const error = queryParam(req, "error");
-  if (error !== undefined) {
-    const description = queryParam(req, "error_description");
+  const rawError = queryParam(req, "error");
+  if (rawError !== undefined) {
+    // RFC 6749 §4.1.2.1: any `error` ends the flow, even an empty one (which must not read as success).
+    const error = rawError || "invalid_request";
+    const description = queryParam(req, "error_description") || undefined;
     const status = error === "access_denied" ? 403 : error === "temporarily_unavailable" ? 503 : error === "server_error" ? 502 : 400;
     return fail(rt, req, res, tx, new FletAuthError("provider_error", description ?? error, {
       status,
@@ -63,10 +68,10 @@ export async function handleCallback(rt: Runtime, req: Request, res: Response, p
   } catch (err) {
     return fail(rt, req, res, tx, err instanceof FletAuthError ? err : new FletAuthError("token_exchange_failed", "Signing in failed.", { cause: err, status: 500 }));
   }
-  const returnTo = tx.returnTo ?? rt.config.defaultReturnTo;
+  // Checked when stored and again here (checklist 13): the store may have been edited.
+  const returnTo = safeReturnTo(tx.returnTo) ?? rt.config.defaultReturnTo;
   if (tx.redirectToPage) {
-    res.set("Cache-Control", "no-store");
-    res.set("Referrer-Policy", "no-referrer");
+    noStore(res);
     // The redirect also drops code and state from the address bar (checklist 16).
     return res.redirect(303, returnTo);
   }
@@ -79,8 +84,9 @@ function template(rt: Runtime, tx: Transaction): CompletePageTemplate | undefine
 
 function fail(rt: Runtime, req: Request, res: Response, tx: Transaction | undefined, err: FletAuthError): void {
   const provider = tx?.provider ?? "";
-  const error = err.oauthError ?? err.code;
-  const errorDescription = err.description ?? err.message;
+  // Never empty: an empty error would read as success to listeners and to the page.
+  const error = err.oauthError || err.code;
+  const errorDescription = err.description || err.message;
   notify(rt.emitter, rt.config.logger, "login", {
     name: "login",
     error,
@@ -91,7 +97,7 @@ function fail(rt: Runtime, req: Request, res: Response, tx: Transaction | undefi
     req,
     res,
   });
-  const returnTo = tx?.returnTo ?? rt.config.defaultReturnTo;
+  const returnTo = safeReturnTo(tx?.returnTo) ?? rt.config.defaultReturnTo;
   const page = tx ? template(rt, tx) : rt.config.completePageHtml;
   sendCompletePage(rt, res, page, { provider, error, errorDescription, returnTo }, err.status);
 }

@@ -38,8 +38,12 @@ export async function handleLogoutRoute(rt: Runtime, req: Request, res: Response
 }
 
 function isCrossSite(req: Request): boolean {
+  // Fetch Metadata is set by the browser and cannot be forged by a page. "same-origin" wins
+  // even with `Origin: null`, which Chromium sends for a same-origin form POST from a page
+  // served with `Referrer-Policy: no-referrer` (helmet's default, and ours).
   const site = req.get("sec-fetch-site");
-  if (site === "cross-site") return true;
+  if (site === "same-origin" || site === "none") return false;
+  if (site === "cross-site" || site === "same-site") return true;
   const origin = req.get("origin");
   if (req.method === "POST" && origin !== undefined && origin !== "null") {
     try {

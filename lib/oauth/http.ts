@@ -176,6 +176,9 @@ function httpStatusFor(providerStatus: number): number {
 /** Normalises a token response (JSON object, JSON text or form-encoded text) and rejects `error` bodies. */
 function checkTokenBody(raw: unknown, code: FletAuthErrorCode): Record<string, unknown> {
   const body = parseBody(raw);
+  if (body[UNRECOGNISED]) {
+    throw new FletAuthError(code, "The token endpoint did not answer a token response (neither JSON nor a form).", { status: 502 });
+  }
   // simple-oauth2 adds expires_at (a Date) itself; it is not the provider's, so drop it.
   delete body["expires_at"];
   if (typeof body["error"] === "string") throw oauthError(body, code, 200);
@@ -190,7 +193,14 @@ function checkTokenBody(raw: unknown, code: FletAuthErrorCode): Record<string, u
   return body;
 }
 
-function parseBody(raw: unknown): Record<string, unknown> {
+/** Marks a body that was neither JSON nor a form carrying a token or an error (an HTML page, text). */
+const UNRECOGNISED = Symbol("unrecognised token response");
+
+function parseBody(raw: unknown): Record<string | symbol, unknown> {
+  // A non-JSON 2xx body reaches simple-oauth2 as a Buffer, which its token parser spreads into
+  // an object of byte indexes ({"0": 97, "1": 99, …}); put the bytes back together first.
+  const bytes = isRecord(raw) && !Buffer.isBuffer(raw) ? fromByteSpread(raw) : undefined;
+  if (bytes !== undefined) return parseBody(bytes);
   if (isRecord(raw) && !Buffer.isBuffer(raw)) return { ...raw };
   const text = Buffer.isBuffer(raw) ? raw.toString("utf8") : typeof raw === "string" ? raw : "";
   try {
@@ -199,12 +209,21 @@ function parseBody(raw: unknown): Record<string, unknown> {
   } catch {
     // oauthlib falls back to application/x-www-form-urlencoded; so do we.
   }
-  const form = Object.fromEntries(new URLSearchParams(text));
+  const form: Record<string | symbol, unknown> = Object.fromEntries(new URLSearchParams(text.trim()));
+  if (!("access_token" in form) && !("error" in form)) form[UNRECOGNISED] = true;
   return form;
 }
 
-function oauthError(body: Record<string, unknown>, code: FletAuthErrorCode, httpStatus: number): FletAuthError {
-  const error = String(body["error"]);
+function fromByteSpread(value: Record<string, unknown>): Buffer | undefined {
+  const keys = Object.keys(value);
+  if (keys.length === 0 || !keys.every((k, i) => k === String(i))) return undefined;
+  const values = Object.values(value);
+  if (!values.every((v) => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 255)) return undefined;
+  return Buffer.from(values as number[]);
+}
+
+function oauthError(body: Record<string | symbol, unknown>, code: FletAuthErrorCode, httpStatus: number): FletAuthError {
+  const error = String(body["error"]) || "invalid_request";
   const description = typeof body["error_description"] === "string" ? body["error_description"] : undefined;
   // RFC 6749 §5.2: invalid_grant means the code or refresh token is dead: the user must sign in again.
   const status = error === "invalid_grant" ? 401 : httpStatus >= 500 ? 502 : code === "refresh_failed" ? 401 : 502;

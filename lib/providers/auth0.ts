@@ -9,6 +9,7 @@ export interface Auth0OAuthProviderOptions {
   readonly redirectUrl: string;
   /** API identifier: sent as `audience` so the access token is a JWT for that API. */
   readonly audience?: string;
+  /** Extra scopes always requested, on top of `offline_access`. */
   readonly scopes?: readonly string[];
   readonly authorizationParams?: Readonly<Record<string, string | undefined>>;
 }
@@ -36,7 +37,8 @@ export class Auth0OAuthProvider extends OAuthProvider {
         authorizationEndpoint: `${base}/authorize`,
         tokenEndpoint: `${base}/oauth/token`,
         userEndpoint: `${base}/userinfo`,
-        scopes: options.scopes ?? ["offline_access"],
+        // offline_access stays: Auth0 only issues refresh tokens with it.
+        scopes: ["offline_access", ...(options.scopes ?? [])],
         userScopes: ["openid", "profile", "email"],
         authorizationParams: { audience: options.audience, ...options.authorizationParams },
         userId: (u) => String(u["sub"]),

@@ -42,9 +42,48 @@ export async function ensureSession(req: Request, res: Response, own: RequestHan
   return req.session;
 }
 
-/** flet-auth's part of the session, created on first write. */
+/**
+ * flet-auth's part of the session, created on first write. The store is outside our control
+ * (shared Redis, edited by hand, older versions): anything malformed is dropped here, so the
+ * rest of the code sees well-formed entries or none — a signed-out visitor, never a 500.
+ */
 export function authData(req: Request): FletAuthSessionData {
-  return req.session?.fletAuth ?? {};
+  const raw: unknown = req.session?.fletAuth;
+  if (!isObject(raw)) return {};
+  const auths = isObject(raw["auths"])
+    ? Object.fromEntries(Object.entries(raw["auths"]).filter(([, a]) => isStoredAuthorization(a)))
+    : undefined;
+  const tx = isObject(raw["tx"]) ? Object.fromEntries(Object.entries(raw["tx"]).filter(([, t]) => isTransaction(t))) : undefined;
+  return {
+    ...(auths ? { auths: auths as FletAuthSessionData["auths"] } : {}),
+    ...(tx ? { tx: tx as FletAuthSessionData["tx"] } : {}),
+    ...(typeof raw["current"] === "string" ? { current: raw["current"] } : {}),
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isStoredAuthorization(value: unknown): boolean {
+  return (
+    isObject(value) &&
+    typeof value["token"] === "string" &&
+    typeof value["fetchUser"] === "boolean" &&
+    typeof value["fetchGroups"] === "boolean" &&
+    Array.isArray(value["scope"]) &&
+    (value["user"] === undefined || value["user"] === null || (isObject(value["user"]) && typeof value["user"]["id"] === "string"))
+  );
+}
+
+function isTransaction(value: unknown): boolean {
+  return (
+    isObject(value) &&
+    typeof value["provider"] === "string" &&
+    typeof value["verifier"] === "string" &&
+    typeof value["createdAt"] === "number" &&
+    Array.isArray(value["scope"])
+  );
 }
 
 /** Replaces flet-auth's part of the session (express-session sees the change and saves it). */
@@ -61,18 +100,34 @@ export function saveSession(req: Request): Promise<void> {
 }
 
 /**
- * New session id, keeping only flet-auth's signed-in providers (OWASP session fixation, checklist
- * 20). Pending logins and the app's own keys are dropped, as passport does on login.
+ * A new session id (OWASP session fixation, checklist 20). On sign-in (`keep` given) the app's
+ * own session keys move to the new id with flet-auth's data replaced by `keep` — an app's cart
+ * or flash messages survive signing in. On sign-out (`keep` undefined) nothing is kept and
+ * nothing is written, so no empty session is stored for the signed-out visitor.
  */
-export function regenerateSession(req: Request, keep: FletAuthSessionData): Promise<void> {
+export function regenerateSession(req: Request, keep?: FletAuthSessionData): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (!req.session) return reject(new FletAuthError("session_unavailable", "No session to regenerate."));
-    req.session.regenerate((err?: unknown) => {
+    const old = req.session;
+    if (!old) return reject(new FletAuthError("session_unavailable", "No session to regenerate."));
+    const appData = keep === undefined ? {} : appKeys(old);
+    old.regenerate((err?: unknown) => {
       if (err) return reject(sessionError(err));
-      setAuthData(req, keep);
+      if (keep !== undefined) {
+        Object.assign(req.session, appData);
+        setAuthData(req, keep);
+      }
       resolve();
     });
   });
+}
+
+/** The app's own keys of a session: everything but express-session's and flet-auth's. */
+function appKeys(s: LiveSession): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(s)) {
+    if (key !== "cookie" && key !== "fletAuth" && typeof value !== "function") out[key] = value;
+  }
+  return out;
 }
 
 function sessionError(err: unknown): FletAuthError {

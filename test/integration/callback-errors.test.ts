@@ -4,8 +4,8 @@
  * should not make, never a 500 with a stack, never "signed in".
  */
 import request from "supertest";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { FletAuthOptions, Logger } from "../../lib/index.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type Mock } from "vitest";
+import type { FletAuthOptions } from "../../lib/index.js";
 import { EXPRESS, standardProvider } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
 import {
@@ -26,7 +26,8 @@ const TEN_MINUTES = 10 * 60 * 1000;
 describe.each(EXPRESS)("callback errors ($name)", ({ create }) => {
   let fake: FakeProvider;
   let now: number;
-  let logger: Logger & { error: ReturnType<typeof vi.fn>; warn: ReturnType<typeof vi.fn> };
+  type LogFn = (message: string, ...details: unknown[]) => void;
+  let logger: { error: Mock<LogFn>; warn: Mock<LogFn> };
 
   beforeAll(async () => {
     fake = await startFakeProvider();
@@ -34,7 +35,7 @@ describe.each(EXPRESS)("callback errors ($name)", ({ create }) => {
   afterAll(() => fake.close());
   beforeEach(() => {
     now = Date.UTC(2030, 0, 1, 12, 0, 0);
-    logger = { error: vi.fn(), warn: vi.fn() };
+    logger = { error: vi.fn<LogFn>(), warn: vi.fn<LogFn>() };
   });
 
   /** An app on the fake provider, with an injected clock and a recording logger. */
@@ -376,9 +377,9 @@ describe.each(EXPRESS)("callback errors ($name)", ({ create }) => {
   });
 
   describe("listeners cannot break the response", () => {
-    let unhandled: ReturnType<typeof vi.fn>;
+    let unhandled: Mock<(reason: unknown) => void>;
     beforeEach(() => {
-      unhandled = vi.fn();
+      unhandled = vi.fn<(reason: unknown) => void>();
       process.on("unhandledRejection", unhandled);
     });
     afterEach(() => {

@@ -152,24 +152,40 @@ describe.each(EXPRESS)("returnTo through the routes ($name)", ({ create }) => {
     expect(res.headers["location"]).toBe("/bye");
   });
 
-  it("returnTo is checked again before redirecting: a stored //evil (edited session store) still ends at / (checklist 13)", async () => {
+  /** Starts a login, then edits the stored transaction's returnTo, as a compromised store could. */
+  async function loginWithTamperedReturnTo(loginPath: string, stored: string) {
     const store = new session.MemoryStore();
     const { app: tamperable } = buildApp(create, { providers: { demo: standardProvider(fake) }, session: { store } });
     const agent = request.agent(tamperable);
-    const started = await startLogin(agent, "/login/demo?returnTo=/fine");
+    const started = await startLogin(agent, loginPath);
     const cookie = cookieNamed(started.res, "flet-auth.sid");
     expect(cookie).toBeDefined();
     const sid = sessionIdOf(cookie!.value);
-    const stored = await storeGet(store, sid);
-    const tx = stored?.fletAuth?.tx;
+    const data = await storeGet(store, sid);
+    const tx = data?.fletAuth?.tx;
     expect(tx && Object.keys(tx).length).toBe(1);
     const [key, entry] = Object.entries(tx!)[0]!;
     expect(entry.returnTo).toBe("/fine");
-    await storeSet(store, sid, { ...stored!, fletAuth: { ...stored!.fletAuth, tx: { [key]: { ...entry, returnTo: "//evil.example" } } } });
+    await storeSet(store, sid, { ...data!, fletAuth: { ...data!.fletAuth, tx: { [key]: { ...entry, returnTo: stored } } } });
+    return { agent, started };
+  }
 
-    const callback = await fake.authorize(started.authorizeUrl.toString());
-    const done = await agent.get(relative(callback));
+  it("returnTo is checked again before redirecting: a stored //evil (edited session store) still ends at / (checklist 13)", async () => {
+    const { agent, started } = await loginWithTamperedReturnTo("/login/demo?returnTo=/fine", "//evil.example");
+    const done = await agent.get(relative(await fake.authorize(started.authorizeUrl.toString())));
     expect(done.status).toBe(303);
     expect(done.headers["location"]).toBe("/");
+  });
+
+  it.each([
+    ["success (popup)", false],
+    ["error", true],
+  ] as const)("the complete page's return link is checked again too (%s, stored javascript: URL)", async (_what, deny) => {
+    const { agent, started } = await loginWithTamperedReturnTo("/login/demo?returnTo=/fine&popup=1", "javascript:alert(document.cookie)");
+    const page = await agent.get(relative(await fake.authorize(started.authorizeUrl.toString(), { deny })));
+    expect(page.status).toBe(deny ? 403 : 200);
+    expect(page.text).not.toMatch(/javascript:/i);
+    const hrefs = [...page.text.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
+    expect(hrefs).toContain("/");
   });
 });

@@ -29,8 +29,18 @@ const vectors = JSON.parse(
 const cases = vectors.cases;
 const withResponse = cases.filter((c) => c.token_endpoint_response !== undefined);
 
+/** Every OAuthToken field, present (possibly undefined), so toEqual compares all six. */
+interface AllFields extends OAuthTokenFields {
+  accessToken: string;
+  scope: readonly string[] | undefined;
+  tokenType: string | undefined;
+  expiresIn: number | undefined;
+  expiresAt: number | undefined;
+  refreshToken: string | undefined;
+}
+
 /** Vector fields (snake_case, null = None) as OAuthToken fields (camelCase, undefined). */
-function camel(f: VectorFields): Required<{ [K in keyof OAuthTokenFields]: OAuthTokenFields[K] }> {
+function camel(f: VectorFields): AllFields {
   return {
     accessToken: f.access_token,
     scope: f.scope ?? undefined,
@@ -41,7 +51,7 @@ function camel(f: VectorFields): Required<{ [K in keyof OAuthTokenFields]: OAuth
   };
 }
 
-function fieldsOf(t: OAuthToken): ReturnType<typeof camel> {
+function fieldsOf(t: OAuthToken): AllFields {
   return {
     accessToken: t.accessToken,
     scope: t.scope === undefined ? undefined : [...t.scope],
