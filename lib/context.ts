@@ -143,13 +143,17 @@ async function logout(rt: Runtime, req: Request, res: Response, name?: string): 
   }
   if (rest.length === 0) {
     // Nothing stored (a signed-out visitor): do not create a session just to empty it.
-    if (req.session.fletAuth === undefined) return;
+    if (req.session.fletAuth === undefined) return announce(rt, req, res, removed, before);
     await regenerateSession(req);
     if (rt.ownSession) res.clearCookie(rt.sessionCookieName, { path: "/" });
   } else {
     setAuthData(req, { ...data, auths, current: data.current !== undefined && data.current in auths ? data.current : rest[rest.length - 1] });
   }
   await saveSession(req);
+  await announce(rt, req, res, removed, before);
+}
+
+async function announce(rt: Runtime, req: Request, res: Response, removed: readonly string[], before: Readonly<Record<string, Authorization>>): Promise<void> {
   await setRequestAuth(rt, req, res);
   for (const n of removed) {
     notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: n, auth: before[n], reason: "logout", req, res });

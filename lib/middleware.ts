@@ -85,26 +85,52 @@ function hkdfKey(secret: string, salt: Uint8Array): Promise<Uint8Array> {
   });
 }
 
+type Route =
+  | { readonly kind: "callback"; readonly path: string }
+  | { readonly kind: "login"; readonly provider: string }
+  | { readonly kind: "logout" | "status" | "client" | "other" };
+
+/** Which of flet-auth's routes a request is for. */
+function route(config: Runtime["config"], callbackPaths: ReadonlySet<string>, req: Request): Route {
+  const path = req.path;
+  const fullPath = `${req.baseUrl}${path}`;
+  if (req.method === "GET" && callbackPaths.has(fullPath)) return { kind: "callback", path: fullPath };
+  if (req.method === "GET" && path.startsWith(`${config.loginPath}/`)) {
+    const provider = decodeSegment(path.slice(config.loginPath.length + 1));
+    if (provider !== undefined && !provider.includes("/")) return { kind: "login", provider };
+  }
+  if ((req.method === "GET" || req.method === "POST") && path === config.logoutPath) return { kind: "logout" };
+  if (req.method === "GET" && path === `${config.assetsPath}/status`) return { kind: "status" };
+  if (req.method === "GET" && path === `${config.assetsPath}/client.js`) return { kind: "client" };
+  return { kind: "other" };
+}
+
 async function dispatch(rt: Runtime, callbackPaths: ReadonlySet<string>, req: Request, res: Response, next: NextFunction): Promise<void> {
-  const { config } = rt;
+  const target = route(rt.config, callbackPaths, req);
+  // A static, publicly cacheable script: no session, no cookies (nothing for shared caches to keep).
+  if (target.kind === "client") return handleClientScript(res);
   installRequestMethods(rt, req, res);
   req.authorizations = Object.freeze({});
   req.auth = undefined;
   await ensureSession(req, res, rt.ownSession);
   await setRequestAuth(rt, req, res);
-  if (rt.rememberMe && req.auth === undefined && rt.rememberMe.present(req)) await restoreRemembered(rt, req, res);
+  // Restoring from the remember-me cookie costs a provider call: not for the routes that start,
+  // finish or end a sign-in anyway.
+  const restores = target.kind === "status" || target.kind === "other";
+  if (restores && rt.rememberMe && req.auth === undefined && rt.rememberMe.present(req)) await restoreRemembered(rt, req, res);
 
-  const path = req.path;
-  const fullPath = `${req.baseUrl}${path}`;
-  if (req.method === "GET" && callbackPaths.has(fullPath)) return handleCallback(rt, req, res, fullPath);
-  if (req.method === "GET" && path.startsWith(`${config.loginPath}/`)) {
-    const name = decodeSegment(path.slice(config.loginPath.length + 1));
-    if (name !== undefined && !name.includes("/")) return handleLoginRoute(req, name);
+  switch (target.kind) {
+    case "callback":
+      return handleCallback(rt, req, res, target.path);
+    case "login":
+      return handleLoginRoute(req, target.provider);
+    case "logout":
+      return handleLogoutRoute(rt, req, res, next);
+    case "status":
+      return handleStatus(req, res);
+    default:
+      next();
   }
-  if ((req.method === "GET" || req.method === "POST") && path === config.logoutPath) return handleLogoutRoute(rt, req, res, next);
-  if (req.method === "GET" && path === `${config.assetsPath}/status`) return handleStatus(req, res);
-  if (req.method === "GET" && path === `${config.assetsPath}/client.js`) return handleClientScript(res);
-  next();
 }
 
 function decodeSegment(segment: string): string | undefined {
@@ -133,7 +159,17 @@ async function restoreRemembered(rt: Runtime, req: Request, res: Response): Prom
   try {
     let token = OAuthToken.fromJson(saved.token);
     if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) token = await refreshToken(rt, saved.provider, provider, token);
-    await completeSignIn(rt, req, res, { ...saved, name: saved.provider, provider, token, remember: true, source: "rememberMe" });
+    await completeSignIn(rt, req, res, {
+      name: saved.provider,
+      provider,
+      token,
+      fetchUser: saved.fetchUser,
+      fetchGroups: saved.fetchGroups,
+      scope: saved.scope,
+      remember: true,
+      rememberSince: saved.since,
+      source: "rememberMe",
+    });
   } catch (err) {
     const e = err instanceof FletAuthError ? err : new FletAuthError("user_fetch_failed", "Restoring the remembered sign-in failed.", { cause: err });
     if (e.status < 500) remember.clear(req, res);

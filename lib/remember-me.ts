@@ -11,6 +11,11 @@ export interface RememberedLogin {
   readonly fetchUser: boolean;
   readonly fetchGroups: boolean;
   readonly scope: readonly string[];
+  /**
+   * When the user first asked to be remembered (ms epoch). Rewrites (after a refresh or a
+   * restore) keep it, so `maxAge` bounds the whole remembered period instead of sliding.
+   */
+  readonly since?: number;
 }
 
 /** Reads, writes and clears the remember-me cookie. */
@@ -47,17 +52,23 @@ export function createRememberMe(options: NonNullable<FletAuthConfig["rememberMe
       if (raw === undefined || raw.length > 8192) return undefined;
       const text = await sealer.open(raw, { ttlSeconds });
       if (text === undefined) return undefined;
+      let login: RememberedLogin | undefined;
       try {
-        return parseRemembered(JSON.parse(text));
+        login = parseRemembered(JSON.parse(text));
       } catch {
         return undefined;
       }
+      if (login?.since === undefined || clock() - login.since >= options.maxAgeMs) return undefined;
+      return login;
     },
     async write(req, res, login) {
       if (res.headersSent) return;
-      const sealed = await sealer.seal(JSON.stringify(login));
+      const since = login.since ?? clock();
+      const remaining = since + options.maxAgeMs - clock();
+      if (remaining <= 0) return this.clear(req, res);
+      const sealed = await sealer.seal(JSON.stringify({ ...login, since }));
       if (res.headersSent) return;
-      res.cookie(options.cookieName, sealed, { ...cookieOptions(req), maxAge: options.maxAgeMs });
+      res.cookie(options.cookieName, sealed, { ...cookieOptions(req), maxAge: remaining });
     },
     clear(req, res) {
       if (!res.headersSent) res.clearCookie(options.cookieName, cookieOptions(req));
@@ -67,11 +78,12 @@ export function createRememberMe(options: NonNullable<FletAuthConfig["rememberMe
 
 function parseRemembered(value: unknown): RememberedLogin | undefined {
   if (!isRecord(value)) return undefined;
-  const { provider, token, fetchUser, fetchGroups, scope } = value;
+  const { provider, token, fetchUser, fetchGroups, scope, since } = value;
   if (typeof provider !== "string" || typeof token !== "string") return undefined;
   if (typeof fetchUser !== "boolean" || typeof fetchGroups !== "boolean") return undefined;
   if (!Array.isArray(scope) || !scope.every((s) => typeof s === "string")) return undefined;
-  return { provider, token, fetchUser, fetchGroups, scope };
+  if (typeof since !== "number" || !Number.isFinite(since)) return undefined;
+  return { provider, token, fetchUser, fetchGroups, scope, since };
 }
 
 /** One cookie's raw value from the Cookie header (RFC 6265 §5.4), without cookie-parser. */

@@ -20,6 +20,8 @@ export interface SignIn {
   readonly fetchGroups: boolean;
   readonly scope: readonly string[];
   readonly remember: boolean;
+  /** For a restore from the remember-me cookie: when the user first asked to be remembered. */
+  readonly rememberSince?: number | undefined;
   readonly source: LoginSource;
 }
 
@@ -49,6 +51,7 @@ export async function completeSignIn(rt: Runtime, req: Request, res: Response, s
       fetchUser: s.fetchUser,
       fetchGroups: s.fetchGroups,
       scope: s.scope,
+      since: s.rememberSince,
     });
   }
   await saveSession(req);

@@ -59,16 +59,14 @@ export interface OAuthHttpOptions {
   readonly userAgent?: string;
 }
 
-let credentialLoggingSilenced = false;
-
 /**
  * simple-oauth2 logs `Using request options: {payload: "...client_secret=...&code=..."}` and
  * the Basic credentials under `DEBUG=simple-oauth2:*`. RFC 9700 §4.2/§4.3 and our checklist
- * forbid secrets in logs, so its namespaces are excluded whatever DEBUG says.
+ * forbid secrets in logs, so its namespaces are excluded whatever DEBUG says. Checked before
+ * every token request, because an app may call `debug.enable()` again at any time.
  */
 function silenceCredentialLogging(): void {
-  if (credentialLoggingSilenced) return;
-  credentialLoggingSilenced = true;
+  if (!createDebug.enabled("simple-oauth2:client") && !createDebug.enabled("simple-oauth2:request-options")) return;
   const current = createDebug.disable();
   createDebug.enable(current ? `${current},-simple-oauth2:*` : "-simple-oauth2:*");
 }
@@ -114,6 +112,7 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
 
   return {
     async exchangeCode(client, { code, codeVerifier }) {
+      silenceCredentialLogging();
       // Built in a variable: simple-oauth2's types reject PKCE keys inline.
       const params = { code, redirect_uri: client.redirectUrl, code_verifier: codeVerifier };
       try {
@@ -125,6 +124,7 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
     },
 
     async refresh(client, refreshToken) {
+      silenceCredentialLogging();
       // Flet sends redirect_uri on refresh too (behaviour §3.5); providers ignore it or expect it.
       const params = { redirect_uri: client.redirectUrl };
       try {
@@ -226,7 +226,9 @@ function oauthError(body: Record<string | symbol, unknown>, code: FletAuthErrorC
   const error = String(body["error"]) || "invalid_request";
   const description = typeof body["error_description"] === "string" ? body["error_description"] : undefined;
   // RFC 6749 §5.2: invalid_grant means the code or refresh token is dead: the user must sign in again.
-  const status = error === "invalid_grant" ? 401 : httpStatus >= 500 ? 502 : code === "refresh_failed" ? 401 : 502;
+  // A dead code is the browser's problem (400); a dead refresh token means signing in again (401).
+  const status =
+    error === "invalid_grant" ? (code === "refresh_failed" ? 401 : 400) : httpStatus >= 500 ? 502 : code === "refresh_failed" ? 401 : 502;
   return new FletAuthError(code, `(${error}) ${description ?? ""}`.trim(), { oauthError: error, status, ...(description ? { description } : {}) });
 }
 
