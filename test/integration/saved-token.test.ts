@@ -4,7 +4,6 @@
  * and fetching the user; bad input loses nothing.
  */
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import type { Express, Request, Response } from "express";
 import request from "supertest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -20,6 +19,7 @@ import {
   type RecordedEvents,
   type StoredToken,
 } from "../helpers/refresh-harness.js";
+import { vectorPath } from "../helpers/vectors.js";
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -47,7 +47,7 @@ interface AuthoFletVector {
 }
 
 function readAuth0Vector(): AuthoFletVector {
-  const file = path.resolve(process.cwd(), "../shared/vectors/oauth-token.json");
+  const file = vectorPath("oauth-token.json");
   const vectors = JSON.parse(readFileSync(file, "utf8")) as { cases: AuthoFletVector[] };
   const found = vectors.cases.find((c) => c.name === "auth0_with_refresh_int_expires_at");
   if (!found) throw new Error(`auth0_with_refresh_int_expires_at not found in ${file}`);

@@ -4,7 +4,6 @@
  * `authorizationUrl()` with the vector's state (and code challenge, when it has one).
  */
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { authorizationUrl } from "../../lib/flow/authorize-url.js";
 import { mergeScopes } from "../../lib/flow/scopes.js";
@@ -15,6 +14,7 @@ import {
   GoogleOAuthProvider,
   OAuthProvider,
 } from "../../lib/index.js";
+import { vectorPath } from "../helpers/vectors.js";
 
 interface AuthorizationUrlCase {
   name: string;
@@ -38,7 +38,7 @@ interface AuthorizationUrlCase {
 }
 
 const vectors = JSON.parse(
-  readFileSync(path.resolve(process.cwd(), "../shared/vectors/oauth-requests.json"), "utf8"),
+  readFileSync(vectorPath("oauth-requests.json"), "utf8"),
 ) as { authorization_url_cases: AuthorizationUrlCase[] };
 const cases = vectors.authorization_url_cases;
 

@@ -5,10 +5,10 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOAuthHttp, FletAuthError, OAuthToken, type TokenClient } from "../../lib/index.js";
 import { startFakeProvider, type FakeProvider, type RecordedRequest } from "../helpers/fake-provider.js";
+import { vectorPath } from "../helpers/vectors.js";
 
 interface TokenRequestCase {
   name: string;
@@ -30,11 +30,11 @@ interface RefreshRequestCase {
 }
 
 const vectors = JSON.parse(
-  readFileSync(path.resolve(process.cwd(), "../shared/vectors/oauth-requests.json"), "utf8"),
+  readFileSync(vectorPath("oauth-requests.json"), "utf8"),
 ) as { token_request_cases: TokenRequestCase[]; refresh_request_cases: RefreshRequestCase[] };
 
 const tokenVectors = JSON.parse(
-  readFileSync(path.resolve(process.cwd(), "../shared/vectors/oauth-token.json"), "utf8"),
+  readFileSync(vectorPath("oauth-token.json"), "utf8"),
 ) as { cases: Array<{ name: string; token_endpoint_response?: { content_type: string; body: string }; fields: Record<string, unknown> }> };
 
 /** A form body as a sorted multiset of [name, value] pairs (order-insensitive, duplicates kept). */

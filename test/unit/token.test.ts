@@ -3,9 +3,9 @@
  * tolerant fromJson(), fromResponse() as oauthlib ≥ 3.3 computes it, expiry and refresh merging.
  */
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FletAuthError, OAuthToken, type OAuthTokenFields } from "../../lib/index.js";
+import { vectorPath } from "../helpers/vectors.js";
 
 interface VectorFields {
   access_token: string;
@@ -24,7 +24,7 @@ interface TokenCase {
 }
 
 const vectors = JSON.parse(
-  readFileSync(path.resolve(process.cwd(), "../shared/vectors/oauth-token.json"), "utf8"),
+  readFileSync(vectorPath("oauth-token.json"), "utf8"),
 ) as { cases: TokenCase[] };
 const cases = vectors.cases;
 const withResponse = cases.filter((c) => c.token_endpoint_response !== undefined);

@@ -8,10 +8,11 @@ import {
   fernetKeyFromBytes,
   parseFernetKey,
 } from "../../../lib/crypto/fernet.js";
+import { vectorPath } from "../../helpers/vectors.js";
 
 // The spec's acceptance vectors, read in place from the shared folder (never copied).
 function vectors<T>(name: string): T[] {
-  return JSON.parse(readFileSync(new URL(`../../../../shared/vectors/fernet-spec/${name}`, import.meta.url), "utf8")) as T[];
+  return JSON.parse(readFileSync(vectorPath(`fernet-spec/${name}`), "utf8")) as T[];
 }
 
 interface GenerateCase { token: string; now: string; iv: number[]; src: string; secret: string }

@@ -11,6 +11,7 @@ import {
   encrypt,
   encryptSync,
 } from "../../../lib/crypto/security.js";
+import { vectorPath } from "../../helpers/vectors.js";
 
 // Counts PBKDF2 runs without changing them, to prove what the derived-key cache saves.
 vi.mock("node:crypto", async (importOriginal) => {
@@ -35,7 +36,7 @@ interface Case {
 interface NegativeCase { name: string; secret_key: string; ciphertext: string; python_flet_error: string }
 
 const vectors = JSON.parse(
-  readFileSync(new URL("../../../../shared/vectors/flet-security.json", import.meta.url), "utf8"),
+  readFileSync(vectorPath("flet-security.json"), "utf8"),
 ) as { cases: Case[]; negative_cases: NegativeCase[] };
 
 type Deterministic = Case & Required<Pick<Case, "salt_hex" | "fernet_key" | "fernet_iv_hex" | "fernet_timestamp" | "fernet_token">>;
