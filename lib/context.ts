@@ -144,8 +144,9 @@ async function logout(rt: Runtime, req: Request, res: Response, name?: string): 
   if (rest.length === 0) {
     // Nothing stored (a signed-out visitor): do not create a session just to empty it.
     if (req.session.fletAuth === undefined) return announce(rt, req, res, removed, before);
+    // The old session is destroyed in the store and the browser moves to a fresh, empty one
+    // (checklist 21), as passport's logout does.
     await regenerateSession(req);
-    if (rt.ownSession) res.clearCookie(rt.sessionCookieName, { path: "/" });
   } else {
     setAuthData(req, { ...data, auths, current: data.current !== undefined && data.current in auths ? data.current : rest[rest.length - 1] });
   }

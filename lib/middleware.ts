@@ -49,7 +49,6 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     rememberMe: config.rememberMe ? createRememberMe(config.rememberMe, config.clock) : undefined,
     pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
     ownSession: createSessionMiddleware(config),
-    sessionCookieName: config.session.name ?? "flet-auth.sid",
   };
   if (config.secrets === undefined) {
     config.logger.warn(

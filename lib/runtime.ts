@@ -16,8 +16,6 @@ export interface Runtime {
   readonly pages: PageRegistry;
   /** express-session mounted by flet-auth when the app has none. */
   readonly ownSession: RequestHandler | undefined;
-  /** Name of that session's cookie. */
-  readonly sessionCookieName: string;
 }
 
 /** Holds function templates for the lifetime of a login transaction. */

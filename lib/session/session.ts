@@ -102,8 +102,8 @@ export function saveSession(req: Request): Promise<void> {
 /**
  * A new session id (OWASP session fixation, checklist 20). On sign-in (`keep` given) the app's
  * own session keys move to the new id with flet-auth's data replaced by `keep` — an app's cart
- * or flash messages survive signing in. On sign-out (`keep` undefined) nothing is kept and
- * nothing is written, so no empty session is stored for the signed-out visitor.
+ * or flash messages survive signing in. On sign-out (`keep` undefined) nothing is kept: the old
+ * session is destroyed and the browser gets a fresh, empty one.
  */
 export function regenerateSession(req: Request, keep?: FletAuthSessionData): Promise<void> {
   return new Promise((resolve, reject) => {
