@@ -300,6 +300,28 @@ describe.each(EXPRESS)("remember-me ($name)", ({ create }) => {
       expect(fake.count("/token", "refresh_token")).toBe(refreshes + 2);
     });
 
+    it("rewrites do not extend the remembered period: it ends maxAge after the first login", async () => {
+      const t = appFor();
+      const { cookie: first } = await rememberedSignIn(t);
+      t.clock.advanceSeconds(MAX_AGE_MS / 1000 - DAY_MS / 1000);
+      const back = await fresh(t, first);
+      expect((back.body as MeBody).signedIn).toBe(true);
+      const line = findSetCookie(back, COOKIE);
+      expect(line).toBeDefined();
+      // One day of the seven left: the browser is told so.
+      expect(Math.abs(Number(cookieAttributes(line!).get("max-age")) - DAY_MS / 1000)).toBeLessThanOrEqual(1);
+      const rewritten = cookieValue(line!);
+      expect(((await fresh(t, rewritten)).body as MeBody).signedIn).toBe(true);
+
+      // Just past the first login + maxAge, the freshly rewritten cookie is refused all the same.
+      t.clock.advanceSeconds(DAY_MS / 1000 + 60);
+      const requestsBefore = fake.requests.length;
+      const late = await fresh(t, rewritten);
+      expect((late.body as MeBody).signedIn).toBe(false);
+      expect(isClearing(findSetCookie(late, COOKIE) ?? "")).toBe(true);
+      expect(fake.requests.length).toBe(requestsBefore);
+    });
+
     it("restores until maxAge, not after", async () => {
       const t = appFor();
       const { cookie } = await rememberedSignIn(t);
