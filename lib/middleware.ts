@@ -1,19 +1,17 @@
-import { hkdf } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { resolveConfig, type FletAuthOptions } from "./config.js";
 import { installRequestMethods } from "./context.js";
+import { hkdfKey } from "./crypto/keys.js";
 import { createSealer } from "./crypto/sealer.js";
-import { FletAuthError } from "./errors.js";
-import { notify, type FletAuthEvents } from "./events.js";
+import type { FletAuthEvents } from "./events.js";
 import { handleCallback } from "./handlers/callback.js";
 import { handleClientScript, handleLoginRoute, handleLogoutRoute, handleStatus } from "./handlers/routes.js";
 import { createRememberMe } from "./remember-me.js";
+import { restoreRemembered } from "./remember-restore.js";
 import { setRequestAuth } from "./request-auth.js";
 import { createPageRegistry, type Runtime } from "./runtime.js";
 import { createSessionMiddleware, ensureSession } from "./session/session.js";
-import { completeSignIn, refreshToken } from "./signin.js";
-import { OAuthToken } from "./token.js";
 
 /** The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter. */
 export interface FletAuthMiddleware extends RequestHandler {
@@ -55,7 +53,7 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
       "flet-auth: no options.secret — tokens in the session are encrypted with a per-process key and sign users out on restart or on another instance. Pass the session secret as options.secret.",
     );
   }
-  // Derive keys now, off the event loop, so the first request does not wait for PBKDF2.
+  // Derive the key now rather than on the first request.
   void rt.tokens.ready().catch(() => undefined);
   const callbackPaths = new Set([...config.providers.values()].map((p) => p.callbackPath));
 
@@ -76,12 +74,6 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     });
   }
   return handler as unknown as FletAuthMiddleware;
-}
-
-function hkdfKey(secret: string, salt: Uint8Array): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    hkdf("sha256", secret, salt, "flet-auth session tokens", 32, (err, key) => (err ? reject(err) : resolve(new Uint8Array(key))));
-  });
 }
 
 type Route =
@@ -137,50 +129,5 @@ function decodeSegment(segment: string): string | undefined {
     return decodeURIComponent(segment);
   } catch {
     return undefined;
-  }
-}
-
-/**
- * A browser with no signed-in session but a remember-me cookie (SPEC §4): open the cookie
- * (microseconds, no PBKDF2), refresh and re-fetch the user as needed, sign in. A cookie that
- * does not open, or whose grant the provider refuses, is cleared; a provider outage leaves it
- * for the next request.
- */
-async function restoreRemembered(rt: Runtime, req: Request, res: Response): Promise<void> {
-  const remember = rt.rememberMe;
-  if (!remember) return;
-  const saved = await remember.read(req);
-  const provider = saved ? rt.config.providers.get(saved.provider) : undefined;
-  if (!saved || !provider) {
-    remember.clear(req, res);
-    return;
-  }
-  try {
-    let token = OAuthToken.fromJson(saved.token);
-    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) token = await refreshToken(rt, saved.provider, provider, token);
-    await completeSignIn(rt, req, res, {
-      name: saved.provider,
-      provider,
-      token,
-      fetchUser: saved.fetchUser,
-      fetchGroups: saved.fetchGroups,
-      scope: saved.scope,
-      remember: true,
-      rememberSince: saved.since,
-      source: "rememberMe",
-    });
-  } catch (err) {
-    const e = err instanceof FletAuthError ? err : new FletAuthError("user_fetch_failed", "Restoring the remembered sign-in failed.", { cause: err });
-    if (e.status < 500) remember.clear(req, res);
-    notify(rt.emitter, rt.config.logger, "login", {
-      name: "login",
-      error: e.oauthError ?? e.code,
-      errorDescription: e.description ?? e.message,
-      provider: saved.provider,
-      auth: undefined,
-      source: "rememberMe",
-      req,
-      res,
-    });
   }
 }
