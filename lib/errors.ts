@@ -10,6 +10,8 @@ export const ErrorCodes = Object.freeze({
   invalid_state: 400,
   /** The callback's state was issued more than the transaction lifetime (10 min) ago. */
   state_expired: 400,
+  /** The callback's `iss` is not the provider's configured issuer, or is missing when required (RFC 9207). */
+  issuer_mismatch: 400,
   /** The callback carried neither `code` nor `error`. */
   missing_code: 400,
   /** The provider redirected back with `error` (RFC 6749 §4.1.2.1), e.g. `access_denied`. */

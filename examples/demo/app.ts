@@ -112,6 +112,9 @@ function demoProvider(idp: DemoIdp, clientSecret: string, redirectUrl: string): 
     userId: (profile) => String(profile["sub"]),
     userScopes: ["openid", "profile", "email"],
     redirectUrl,
+    // oidc-provider sends `iss` with every authorization response (RFC 9207).
+    issuer: idp.issuer,
+    requireIssuer: true,
     fetchGroups: async (ctx) => {
       const { data } = await ctx.getJson(idp.userinfoEndpoint);
       const groups = (data as { groups?: unknown }).groups;

@@ -34,6 +34,11 @@ export async function handleCallback(rt: Runtime, req: Request, res: Response, p
   }
   // Checklist 10: the transaction is consumed in the store before the code is exchanged.
   await saveSession(req);
+  // RFC 9207 §2.4: an `iss` that is not this provider's means a mix-up; so does none, when required.
+  const iss = queryParam(req, "iss");
+  if (provider.issuer !== undefined && (iss !== undefined ? iss !== provider.issuer : provider.requireIssuer)) {
+    return fail(rt, req, res, tx, new FletAuthError("issuer_mismatch", "This sign-in answer did not come from the expected provider."));
+  }
 
   const rawError = queryParam(req, "error");
   if (rawError !== undefined) {

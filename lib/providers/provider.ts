@@ -39,6 +39,14 @@ export interface OAuthProviderOptions {
   readonly scopes?: readonly string[];
   /** Extra authorize-URL parameters, appended last; empty values are skipped. */
   readonly authorizationParams?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The authorization server's issuer identifier. When set, a callback carrying `iss` must match
+   * it (RFC 9207 mix-up defence); set `requireIssuer` too when the server always sends `iss`
+   * (`authorization_response_iss_parameter_supported` in its metadata).
+   */
+  readonly issuer?: string;
+  /** Reject callbacks without `iss` (needs `issuer`). @default false */
+  readonly requireIssuer?: boolean;
   /** Custom user fetch for providers without a plain profile endpoint. Returns `undefined` to fall back to `userEndpoint`. */
   readonly fetchUser?: (ctx: ProviderContext) => Promise<UserProfile | undefined>;
   /** Custom groups fetch. @default none: no groups */
@@ -71,6 +79,9 @@ export class OAuthProvider {
   readonly authorizationParams: Readonly<Record<string, string>>;
   /** The path of `redirectUrl`, where flet-auth serves the callback. */
   readonly callbackPath: string;
+  /** RFC 9207 issuer identifier, when configured. */
+  readonly issuer: string | undefined;
+  readonly requireIssuer: boolean;
   readonly #userId: ((profile: Readonly<Record<string, unknown>>) => string | number) | undefined;
   readonly #fetchUser: OAuthProviderOptions["fetchUser"];
   readonly #fetchGroups: OAuthProviderOptions["fetchGroups"];
@@ -92,6 +103,14 @@ export class OAuthProvider {
     this.groupScopes = stringList(`${optionPath}.groupScopes`, options.groupScopes);
     this.scopes = stringList(`${optionPath}.scopes`, options.scopes);
     this.authorizationParams = paramsRecord(`${optionPath}.authorizationParams`, options.authorizationParams);
+    this.issuer = options.issuer === undefined ? undefined : assertSecureUrl(`${optionPath}.issuer`, options.issuer);
+    if (options.requireIssuer !== undefined && typeof options.requireIssuer !== "boolean") {
+      throw new TypeError(`${optionPath}.requireIssuer must be true or false`);
+    }
+    if (options.requireIssuer && this.issuer === undefined) {
+      throw new TypeError(`${optionPath}.requireIssuer needs ${optionPath}.issuer (the provider's issuer identifier)`);
+    }
+    this.requireIssuer = options.requireIssuer ?? false;
     for (const hook of ["userId", "fetchUser", "fetchGroups"] as const) {
       if (options[hook] !== undefined && typeof options[hook] !== "function") {
         throw new TypeError(`${optionPath}.${hook} must be a function`);

@@ -61,6 +61,9 @@ function oidcProvider(): OAuthProvider {
     scopes: ["offline_access"],
     userScopes: ["openid", "profile", "email"],
     redirectUrl: OIDC_REDIRECT,
+    // oidc-provider sends RFC 9207 `iss` on every authorization response: require it.
+    issuer: idp.issuer,
+    requireIssuer: true,
     // The IdP's groups are a claim of /userinfo; `User.groups` is the fetched-groups list
     // (Group objects), so the groups hook reads that claim.
     fetchGroups: async (ctx) => {
