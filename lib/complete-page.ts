@@ -98,6 +98,9 @@ function defaultPage(o: CompletePageOutcome, raw: RawOutcome, nonce: string): st
   if (window.opener && !window.opener.closed) {
     try { window.opener.postMessage(signal, window.location.origin); } catch (e) {}
   }
+  // Cross-Origin-Opener-Policy on the provider's pages severs window.opener; a same-origin
+  // BroadcastChannel still reaches the page that opened the popup.
+  try { var channel = new BroadcastChannel("flet-auth"); channel.postMessage(signal); channel.close(); } catch (e) {}
   // Closes a popup even when COOP severed its opener (checklist 19); browsers ignore this for
   // a tab the user opened, which then shows the link above.
   window.close();

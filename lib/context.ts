@@ -12,7 +12,7 @@ import { addTransaction, type Transaction } from "./flow/transactions.js";
 import { setRequestAuth } from "./request-auth.js";
 import type { Runtime } from "./runtime.js";
 import { authData, regenerateSession, saveSession, setAuthData } from "./session/session.js";
-import { completeSignIn, refreshToken } from "./signin.js";
+import { completeSignIn, refreshUntilFresh } from "./signin.js";
 import { OAuthToken } from "./token.js";
 
 /** Options of `req.login(provider, options)`: Flet's `page.login` arguments, camelCase. */
@@ -68,7 +68,7 @@ async function startLogin(rt: Runtime, req: Request, res: Response, name: string
   if (options.savedToken !== undefined) {
     let token = OAuthToken.fromJson(options.savedToken);
     if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) {
-      token = await refreshToken(rt, name, provider, token);
+      token = await refreshUntilFresh(rt, name, provider, token);
     }
     return completeSignIn(rt, req, res, { name, provider, token, fetchUser, fetchGroups, scope, remember, source: "savedToken" });
   }

@@ -34,8 +34,6 @@ export const ErrorCodes = Object.freeze({
   session_unavailable: 500,
   /** A sign-out request came from another site (CSRF defence, checklist 25). */
   cross_site_request: 403,
-  /** The operation needs a signed-in user. */
-  not_signed_in: 401,
 } as const);
 
 /** A stable error code; see {@link ErrorCodes}. */

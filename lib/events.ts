@@ -71,7 +71,8 @@ export function notify<K extends keyof FletAuthEvents>(
   event: K,
   payload: FletAuthEvents[K],
 ): void {
-  for (const listener of emitter.listeners(event)) {
+  // rawListeners: `once` wrappers remove themselves when called (listeners() unwraps them).
+  for (const listener of emitter.rawListeners(event)) {
     try {
       const result: unknown = (listener as (e: FletAuthEvents[K]) => unknown).call(emitter, payload);
       if (result instanceof Promise) {

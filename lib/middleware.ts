@@ -10,7 +10,7 @@ import { handleClientScript, handleLoginRoute, handleLogoutRoute, handleStatus }
 import { createRememberMe } from "./remember-me.js";
 import { restoreRemembered } from "./remember-restore.js";
 import { setRequestAuth } from "./request-auth.js";
-import { createPageRegistry, type Runtime } from "./runtime.js";
+import { createPageRegistry, createUsedStates, type Runtime } from "./runtime.js";
 import { createSessionMiddleware, ensureSession } from "./session/session.js";
 
 /** The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter. */
@@ -44,7 +44,8 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     // The session secret is a machine secret (≥ 32 characters, checked), so HKDF (RFC 5869) is
     // the right derivation: instant, unlike PBKDF2, which stretches human passphrases.
     tokens: createSealer(tokenSecrets, "session-token", { now: config.clock, derive: hkdfKey }),
-    rememberMe: config.rememberMe ? createRememberMe(config.rememberMe, config.clock) : undefined,
+    rememberMe: config.rememberMe ? createRememberMe(config.rememberMe, config.clock, config.logger) : undefined,
+    usedStates: createUsedStates(),
     pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
     ownSession: createSessionMiddleware(config),
   };
@@ -106,13 +107,15 @@ async function dispatch(rt: Runtime, callbackPaths: ReadonlySet<string>, req: Re
   await ensureSession(req, res, rt.ownSession);
   await setRequestAuth(rt, req, res);
   // Restoring from the remember-me cookie costs a provider call: not for the routes that start,
-  // finish or end a sign-in anyway.
-  const restores = target.kind === "status" || target.kind === "other";
+  // finish or end a sign-in anyway, and not for a page's subresources (images, scripts, styles:
+  // `Sec-Fetch-Mode: no-cors`), which would each restore in parallel with the page itself.
+  const mode = req.get("sec-fetch-mode");
+  const restores = target.kind === "status" || (target.kind === "other" && mode !== "no-cors" && mode !== "websocket");
   if (restores && rt.rememberMe && req.auth === undefined && rt.rememberMe.present(req)) await restoreRemembered(rt, req, res);
 
   switch (target.kind) {
     case "callback":
-      return handleCallback(rt, req, res, target.path);
+      return handleCallback(rt, req, res, next, target.path);
     case "login":
       return handleLoginRoute(req, target.provider);
     case "logout":

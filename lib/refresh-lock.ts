@@ -17,10 +17,17 @@ export interface RefreshLock {
 /** Options of {@link createInProcessRefreshLock}. */
 export interface InProcessRefreshLockOptions {
   /**
-   * How long a successful result stays available to late callers that still hold the old refresh
-   * token (a request whose session was read before the refresh was saved). @default 30000
+   * How long a successful result stays available to callers that still hold the old refresh
+   * token. express-session saves whole sessions, so a request that loaded the session before a
+   * refresh was saved and writes it afterwards puts the old refresh token back; with rotation the
+   * provider would refuse it at the next refresh, signing the user out. Within this window the
+   * old token resolves to its successor instead, and the session is repaired. The trade-off: in
+   * this process, a copy of an old refresh token obtains its successor during the window.
+   * @default 3600000 (one hour, a typical access-token lifetime)
    */
   readonly graceMs?: number;
+  /** Most results kept; the oldest go first. @default 10000 */
+  readonly maxEntries?: number;
   /** Milliseconds clock. @default Date.now */
   readonly clock?: () => number;
 }
@@ -32,13 +39,17 @@ interface Entry {
 
 /** The default {@link RefreshLock}: a map of in-flight promises in this process. */
 export function createInProcessRefreshLock(options: InProcessRefreshLockOptions = {}): RefreshLock {
-  const graceMs = options.graceMs ?? 30_000;
+  const graceMs = options.graceMs ?? 3_600_000;
+  const maxEntries = options.maxEntries ?? 10_000;
   const clock = options.clock ?? Date.now;
   const entries = new Map<string, Entry>();
 
+  // Map order is insertion order: the oldest entries come first, so sweeping stops early.
   const sweep = (now: number): void => {
     for (const [key, entry] of entries) {
-      if (entry.settledAt !== undefined && now - entry.settledAt >= graceMs) entries.delete(key);
+      const expired = entry.settledAt !== undefined && now - entry.settledAt >= graceMs;
+      if (!expired && entries.size < maxEntries) break;
+      if (entry.settledAt !== undefined) entries.delete(key);
     }
   };
 

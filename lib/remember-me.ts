@@ -1,7 +1,8 @@
 import type { Request, Response } from "express";
 import type { FletAuthConfig } from "./config.js";
 import { createSealer, type Sealer } from "./crypto/sealer.js";
-import { isRecord } from "./token.js";
+import type { Logger } from "./events.js";
+import { isRecord, OAuthToken } from "./token.js";
 
 /** What the remember-me cookie holds (sealed): enough to sign the browser in again. */
 export interface RememberedLogin {
@@ -32,7 +33,7 @@ export interface RememberMe {
  * opening it costs one HMAC and one AES block run, so a forged cookie is rejected in
  * microseconds, never with a PBKDF2 run. The Fernet timestamp enforces `maxAge` server-side.
  */
-export function createRememberMe(options: NonNullable<FletAuthConfig["rememberMe"]>, clock: () => number): RememberMe {
+export function createRememberMe(options: NonNullable<FletAuthConfig["rememberMe"]>, clock: () => number, logger: Logger): RememberMe {
   const sealer: Sealer = createSealer(options.secrets, "remember-me", { now: clock });
   void sealer.ready().catch(() => undefined);
   const ttlSeconds = Math.floor(options.maxAgeMs / 1000);
@@ -66,7 +67,17 @@ export function createRememberMe(options: NonNullable<FletAuthConfig["rememberMe
       const since = login.since ?? clock();
       const remaining = since + options.maxAgeMs - clock();
       if (remaining <= 0) return this.clear(req, res);
-      const sealed = await sealer.seal(JSON.stringify({ ...login, since }));
+      let sealed = await sealer.seal(JSON.stringify({ ...login, since }));
+      if (sealed.length > MAX_COOKIE_VALUE) {
+        // Browsers drop cookies over 4096 bytes silently. Large JWT access tokens (Entra ID) get
+        // there: keep only the refresh token, and let the restore refresh first.
+        const compact = refreshOnly(login.token);
+        sealed = compact === undefined ? sealed : await sealer.seal(JSON.stringify({ ...login, token: compact, since }));
+      }
+      if (sealed.length > MAX_COOKIE_VALUE) {
+        logger.warn("flet-auth: the remember-me cookie would exceed the browser's 4 KB limit (tokens too large); not remembering this sign-in.");
+        return;
+      }
       if (res.headersSent) return;
       res.cookie(options.cookieName, sealed, { ...cookieOptions(req), maxAge: remaining });
     },
@@ -74,6 +85,20 @@ export function createRememberMe(options: NonNullable<FletAuthConfig["rememberMe
       if (!res.headersSent) res.clearCookie(options.cookieName, cookieOptions(req));
     },
   };
+}
+
+/** Room for the cookie's name and attributes within the 4096 bytes browsers keep (RFC 6265 §6.1). */
+const MAX_COOKIE_VALUE = 3800;
+
+/** The token JSON without its access token (marked expired), when it has a refresh token. */
+function refreshOnly(tokenJson: string): string | undefined {
+  try {
+    const token = OAuthToken.fromJson(tokenJson);
+    if (token.refreshToken === undefined) return undefined;
+    return new OAuthToken({ accessToken: "", tokenType: token.tokenType, scope: token.scope, expiresAt: 0, refreshToken: token.refreshToken }).toJson();
+  } catch {
+    return undefined;
+  }
 }
 
 function parseRemembered(value: unknown): RememberedLogin | undefined {

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { FletAuthError } from "./errors.js";
 import { notify } from "./events.js";
 import type { Runtime } from "./runtime.js";
-import { completeSignIn, refreshToken } from "./signin.js";
+import { completeSignIn, refreshUntilFresh } from "./signin.js";
 import { OAuthToken } from "./token.js";
 
 /**
@@ -22,7 +22,7 @@ export async function restoreRemembered(rt: Runtime, req: Request, res: Response
   }
   try {
     let token = OAuthToken.fromJson(saved.token);
-    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) token = await refreshToken(rt, saved.provider, provider, token);
+    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) token = await refreshUntilFresh(rt, saved.provider, provider, token);
     await completeSignIn(rt, req, res, {
       name: saved.provider,
       provider,

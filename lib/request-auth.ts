@@ -7,15 +7,18 @@ import { OAuthToken } from "./token.js";
 
 /**
  * Sets `req.authorizations` and `req.auth` from the session. A stored token that does not
- * decrypt (secret rotated out, store tampered with) or belongs to a provider no longer
- * configured counts as signed out and is removed — never a 500 (checklist 26).
+ * decrypt (secret rotated out, store tampered with) counts as signed out and is removed —
+ * never a 500 (checklist 26). Entries of providers this instance does not configure (another
+ * fletAuth() instance of the app) are left alone.
  */
 export async function setRequestAuth(rt: Runtime, req: Request, res: Response): Promise<void> {
   const data = authData(req);
   const all: Record<string, Authorization> = {};
   let dropped = false;
   for (const [name, stored] of Object.entries(data.auths ?? {})) {
-    const text = rt.config.providers.has(name) ? await rt.tokens.open(stored.token) : undefined;
+    // Another fletAuth() instance's provider: not ours to show, not ours to remove.
+    if (!rt.config.providers.has(name)) continue;
+    const text = await rt.tokens.open(stored.token);
     let token: OAuthToken | undefined;
     try {
       token = text === undefined ? undefined : OAuthToken.fromJson(text);
@@ -29,8 +32,9 @@ export async function setRequestAuth(rt: Runtime, req: Request, res: Response): 
     all[name] = buildAuthorization(rt, req, res, name, stored, token);
   }
   if (dropped) {
-    const auths = Object.fromEntries(Object.entries(data.auths ?? {}).filter(([name]) => name in all));
-    setAuthData(req, { ...data, auths, current: data.current !== undefined && data.current in all ? data.current : undefined });
+    const auths = Object.fromEntries(Object.entries(data.auths ?? {}).filter(([name]) => name in all || !rt.config.providers.has(name)));
+    const keepCurrent = data.current !== undefined && (data.current in all || !rt.config.providers.has(data.current));
+    setAuthData(req, { ...data, auths, current: keepCurrent ? data.current : undefined });
   }
   const names = Object.keys(all);
   const current = data.current !== undefined && data.current in all ? data.current : names[names.length - 1];

@@ -14,6 +14,8 @@ export interface Runtime {
   readonly rememberMe: RememberMe | undefined;
   /** Per-login complete pages given as functions: kept in memory, referenced from the session. */
   readonly pages: PageRegistry;
+  /** States whose callback this process has started to handle (single use across concurrent requests). */
+  readonly usedStates: UsedStates;
   /** express-session mounted by flet-auth when the app has none. */
   readonly ownSession: RequestHandler | undefined;
 }
@@ -39,6 +41,25 @@ export function createPageRegistry(ttlMs: number, randomId: () => string): PageR
       const entry = entries.get(ref);
       entries.delete(ref);
       return entry?.template;
+    },
+  };
+}
+
+/** A set of claimed state keys, each kept until the login it belonged to would have expired anyway. */
+export interface UsedStates {
+  /** Claims `key`; false when it was already claimed and has not expired. */
+  claim(key: string, expiresAt: number, nowMs: number): boolean;
+}
+
+export function createUsedStates(): UsedStates {
+  const claimed = new Map<string, number>();
+  return {
+    claim(key, expiresAt, nowMs) {
+      const until = claimed.get(key);
+      if (until !== undefined && until > nowMs) return false;
+      if (claimed.size >= 1024) for (const [k, t] of claimed) if (t <= nowMs) claimed.delete(k);
+      claimed.set(key, expiresAt);
+      return true;
     },
   };
 }

@@ -132,7 +132,9 @@ export function refreshToken(
 ): Promise<OAuthToken> {
   const refresh = token.refreshToken;
   if (refresh === undefined) return Promise.resolve(token);
-  const key = `${name}:${createHash("sha256").update(refresh).digest("base64url")}`;
+  // Keyed by the token generation being replaced (refresh + access token): callers holding the
+  // same expiring token share one refresh, even when the provider does not rotate refresh tokens.
+  const key = `${name}:${createHash("sha256").update(`${refresh}\n${token.accessToken}`).digest("base64url")}`;
   return rt.config.refreshLock
     .run(key, async () => {
       role.leader = true;
@@ -150,6 +152,28 @@ export function refreshToken(
 }
 
 /**
+ * {@link refreshToken}, following the chain when the lock answers with a successor that is itself
+ * due: a stale session copy (or saved token) may hold a refresh token rotated long ago, whose
+ * successor the lock still knows (see `graceMs`). A few hops at most.
+ */
+export async function refreshUntilFresh(
+  rt: Runtime,
+  name: string,
+  provider: OAuthProvider,
+  token: OAuthToken,
+  role: { leader: boolean } = { leader: false },
+): Promise<OAuthToken> {
+  let next = await refreshToken(rt, name, provider, token, role);
+  for (let hop = 0; hop < 3 && next.refreshToken !== undefined && next !== token; hop += 1) {
+    if (!next.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) break;
+    const previous = next;
+    next = await refreshToken(rt, name, provider, previous, role);
+    if (next === previous) break;
+  }
+  return next;
+}
+
+/**
  * `getToken()` of a stored authorization: refresh, then persist to this request's session (and
  * to the remember-me cookie while headers can still be sent). When the provider answers
  * `invalid_grant` the grant is gone: the authorization is removed and `logout` emitted
@@ -159,7 +183,7 @@ async function refreshStored(rt: Runtime, req: Request, res: Response, auth: Aut
   let next: OAuthToken;
   const role = { leader: false };
   try {
-    next = await refreshToken(rt, auth.provider, auth.oauthProvider, token, role);
+    next = await refreshUntilFresh(rt, auth.provider, auth.oauthProvider, token, role);
   } catch (err) {
     if (err instanceof FletAuthError && err.oauthError === "invalid_grant") await dropRevoked(rt, req, res, auth, role.leader);
     throw err;

@@ -2,8 +2,8 @@
  * The browser helper served at `<assetsPath>/client.js`. Plain ES5-compatible JavaScript, no
  * build step, no dependencies. It opens the login in a popup and resolves when the complete page
  * reports back through `postMessage` — accepted only from this page's own origin (checklist 18) —
- * or, when the popup lost its opener (COOP), when the popup closes and the status endpoint says
- * signed in (checklist 19).
+ * or through a same-origin BroadcastChannel when COOP severed the opener, or, once the popup
+ * looks closed, when the status endpoint says signed in with that provider (checklist 19).
  */
 export const BROWSER_HELPER = String.raw`(function () {
   "use strict";
@@ -31,30 +31,46 @@ export const BROWSER_HELPER = String.raw`(function () {
     if (!popup) return Promise.reject(new Error("The sign-in popup was blocked"));
     return new Promise(function (resolve, reject) {
       var done = false;
+      var channel = null;
+      var deadline = 0;
       function finish(result) {
         if (done) return;
         done = true;
         window.removeEventListener("message", onMessage);
+        if (channel) channel.close();
         clearInterval(timer);
         if (result.ok) resolve(result); else reject(Object.assign(new Error(result.error || "sign-in failed"), result));
       }
-      function onMessage(event) {
-        if (event.origin !== location.origin) return;
-        var data = event.data;
+      function onSignal(data) {
         if (!data || data.type !== "flet-auth:login") return;
         finish({ ok: !!data.ok, provider: String(data.provider || ""), error: String(data.error || "") });
       }
+      function onMessage(event) {
+        if (event.origin !== location.origin) return;
+        onSignal(event.data);
+      }
       window.addEventListener("message", onMessage);
+      // COOP on the provider's pages severs window.opener (and makes popup.closed read true
+      // while the user is still signing in); the complete page also posts on this same-origin channel.
+      if (typeof BroadcastChannel === "function") {
+        channel = new BroadcastChannel("flet-auth");
+        channel.onmessage = function (event) { onSignal(event.data); };
+      }
+      var polling = false;
       var timer = setInterval(function () {
-        if (!popup.closed || done) return;
-        clearInterval(timer);
-        // No message (opener severed or window closed by the user): ask the server.
+        if (done || !popup.closed || polling) return;
+        // Closed, or only looking closed (COOP): ask the server, and keep asking for a while.
+        if (!deadline) deadline = Date.now() + (options.closedTimeoutMs || 120000);
+        polling = true;
         status().then(function (s) {
-          var signedIn = s.signedIn && s.providers && s.providers.indexOf(provider) !== -1;
-          finish(signedIn ? { ok: true, provider: provider, error: "" }
-                            : { ok: false, provider: provider, error: "popup_closed" });
-        }, function () { finish({ ok: false, provider: provider, error: "popup_closed" }); });
-      }, 500);
+          polling = false;
+          if (s.signedIn && s.providers && s.providers.indexOf(provider) !== -1) finish({ ok: true, provider: provider, error: "" });
+          else if (Date.now() > deadline) finish({ ok: false, provider: provider, error: "popup_closed" });
+        }, function () {
+          polling = false;
+          if (Date.now() > deadline) finish({ ok: false, provider: provider, error: "popup_closed" });
+        });
+      }, 1000);
     });
   }
 

@@ -1,9 +1,9 @@
-import type { Request, Response } from "express";
+import type { NextFunction, Request, Response } from "express";
 import type { CompletePageTemplate } from "../complete-page.js";
 import { FletAuthError } from "../errors.js";
 import { notify } from "../events.js";
 import { safeReturnTo } from "../flow/return-to.js";
-import { takeTransaction, type Transaction } from "../flow/transactions.js";
+import { stateKey, takeTransaction, type Transaction } from "../flow/transactions.js";
 import type { Runtime } from "../runtime.js";
 import { authData, saveSession, setAuthData } from "../session/session.js";
 import { completeSignIn } from "../signin.js";
@@ -14,18 +14,27 @@ import { noStore, queryParam, sendCompletePage } from "./respond.js";
  * The redirect endpoint (RFC 6749 §4.1.2). Every failure becomes a `login` event with an error
  * and a clear page with a 4xx/5xx status — never a crash, never "signed in".
  */
-export async function handleCallback(rt: Runtime, req: Request, res: Response, path: string): Promise<void> {
+export async function handleCallback(rt: Runtime, req: Request, res: Response, next: NextFunction, path: string): Promise<void> {
   const now = rt.config.clock();
   const pending = authData(req).tx;
-  const taken = takeTransaction(pending, queryParam(req, "state"), now, rt.config.loginTimeoutMs);
+  const state = queryParam(req, "state");
+  // Another fletAuth() instance of this app started this login (same callback path): let it answer.
+  const owner = state === undefined ? undefined : pending?.[stateKey(state)]?.provider;
+  if (owner !== undefined && !rt.config.providers.has(owner)) return next();
+  const taken = takeTransaction(pending, state, now, rt.config.loginTimeoutMs);
   // A stray callback on a session with no pending login writes nothing (no session for strangers).
   if (pending !== undefined) setAuthData(req, { ...authData(req), tx: taken.rest });
   if (!taken.ok) {
-    await saveSession(req);
+    if (pending !== undefined) await saveSession(req);
     const message = taken.reason === "state_expired" ? "The sign-in took too long; please start again." : "This sign-in link is invalid or was already used; please start again.";
     return fail(rt, req, res, taken.tx, new FletAuthError(taken.reason, message));
   }
   const tx = taken.tx;
+  // Concurrent callbacks with one state each read their own copy of the session, so the session
+  // alone cannot make the state single-use: claim it here, before the first await (checklist 10).
+  if (!rt.usedStates.claim(stateKey(state ?? ""), now + rt.config.loginTimeoutMs, now)) {
+    return fail(rt, req, res, tx, new FletAuthError("invalid_state", "This sign-in link was already used; please start again."));
+  }
   const provider = rt.config.providers.get(tx.provider);
   // Mix-up defence (RFC 9700 §4.4): the callback path must belong to the provider the state names.
   if (provider === undefined || provider.callbackPath !== path) {

@@ -145,9 +145,10 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
       } catch (err) {
         const code = axios.isAxiosError(err) ? err.code : undefined;
         if (code === "ECONNABORTED" || code === "ETIMEDOUT") {
-          throw new FletAuthError("provider_timeout", `The provider did not answer ${redact(url)} within ${timeoutMs} ms.`, { cause: err });
+          throw new FletAuthError("provider_timeout", `The provider did not answer ${redact(url)} within ${timeoutMs} ms.`, { cause: sanitize(err) });
         }
-        throw new FletAuthError("user_fetch_failed", `Could not reach ${redact(url)}.`, { cause: err });
+        // sanitize(): an AxiosError carries the request headers, Authorization: Bearer included.
+        throw new FletAuthError("user_fetch_failed", `Could not reach ${redact(url)}.`, { cause: sanitize(err) });
       }
       const responseHeaders = flattenHeaders(res.headers as Record<string, unknown>);
       if (res.status < 200 || res.status > 299) {

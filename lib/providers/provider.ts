@@ -94,6 +94,7 @@ export class OAuthProvider {
     // Flet sends client_secret="" as is (public clients); allow an empty string but not a missing one.
     this.clientSecret = requireVisibleAscii(`${optionPath}.clientSecret`, options.clientSecret, true);
     this.authorizationEndpoint = assertSecureUrl(`${optionPath}.authorizationEndpoint`, options.authorizationEndpoint);
+    assertNoReservedQuery(`${optionPath}.authorizationEndpoint`, this.authorizationEndpoint);
     this.tokenEndpoint = assertSecureUrl(`${optionPath}.tokenEndpoint`, options.tokenEndpoint);
     this.redirectUrl = assertSecureUrl(`${optionPath}.redirectUrl`, options.redirectUrl);
     this.callbackPath = new URL(this.redirectUrl).pathname;
@@ -167,6 +168,18 @@ function stringList(path: string, value: unknown): readonly string[] {
   return Object.freeze([...new Set(value as string[])]);
 }
 
+/**
+ * Parameters flet-auth sets itself: letting configuration repeat them would make `plain` PKCE or
+ * `response_type=token` configurable (checklist 2 and 8) and give the server two values to pick from.
+ */
+const RESERVED_PARAMS = new Set(["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"]);
+
+function assertNoReservedQuery(path: string, url: string): void {
+  for (const key of new URL(url).searchParams.keys()) {
+    if (RESERVED_PARAMS.has(key)) throw new TypeError(`${path} must not carry "${key}" in its query: flet-auth sets it`);
+  }
+}
+
 function paramsRecord(path: string, value: unknown): Readonly<Record<string, string>> {
   if (value === undefined) return Object.freeze({});
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -174,6 +187,7 @@ function paramsRecord(path: string, value: unknown): Readonly<Record<string, str
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
+    if (RESERVED_PARAMS.has(k)) throw new TypeError(`${path}.${k} is set by flet-auth and cannot be configured`);
     if (v === undefined || v === null || v === "") continue; // Flet skips falsy values
     if (typeof v !== "string") throw new TypeError(`${path}.${k} must be a string`);
     out[k] = v;

@@ -222,7 +222,7 @@ describe.each(EXPRESS)("req.login(provider, { savedToken }) ($name)", ({ create 
     expect(w.events.login.at(-1)).toMatchObject({ source: "savedToken", error: undefined });
   });
 
-  it("the same expiring saved token restored twice within 30 s shares one refresh; after the grace period the rotated-out refresh token is refused", async () => {
+  it("the same expiring saved token restored twice within the grace period (1 h) shares one refresh; after it the rotated-out refresh token is refused", async () => {
     const w = await world(create);
     const { saved } = await w.signedInAgent();
     w.clock.setBeforeExpiry((JSON.parse(saved) as { expires_at: number }).expires_at, 30);
@@ -231,17 +231,17 @@ describe.each(EXPRESS)("req.login(provider, { savedToken }) ($name)", ({ create 
     expect(first.body.ok, first.body.message).toBe(true);
     expect(w.fake.count("/token", "refresh_token")).toBe(1);
 
-    // A late caller still holding the old refresh token, 29 s later: the shared result, no token call
-    // (a second call would present a rotated-out refresh token).
-    w.clock.advanceSeconds(29);
+    // A late caller still holding the old refresh token, 10 min later: the shared result, no token
+    // call (a second call would present a rotated-out refresh token).
+    w.clock.advanceSeconds(600);
     const second = await w.restore(request.agent(w.app), saved);
     expect(second.body.ok, second.body.message).toBe(true);
     expect(second.body.accessToken).toBe(first.body.accessToken);
     expect(second.body.refreshToken).toBe(first.body.refreshToken);
     expect(w.fake.count("/token", "refresh_token")).toBe(1);
 
-    // Past the 30 s grace period the old refresh token goes to the provider again, which refuses it.
-    w.clock.advanceSeconds(2);
+    // Past the one-hour grace period the old refresh token goes to the provider again, which refuses it.
+    w.clock.advanceSeconds(3_000);
     const third = await w.restore(request.agent(w.app), saved);
     expect(third.body).toMatchObject({ ok: false, code: "refresh_failed" });
     expect(w.fake.count("/token", "refresh_token")).toBe(2);

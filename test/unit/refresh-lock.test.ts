@@ -95,16 +95,16 @@ describe("createInProcessRefreshLock", () => {
   });
 
   describe("grace period", () => {
-    it("defaults to 30 s: a late caller within it gets the cached value, after it fn runs again", async () => {
+    it("defaults to one hour: a late caller within it gets the cached value, after it fn runs again", async () => {
       let now = 5_000_000;
       const lock = createInProcessRefreshLock({ clock: () => now });
       let calls = 0;
       const fn = async (): Promise<string> => `v${++calls}`;
       await expect(lock.run("k", fn)).resolves.toBe("v1");
-      now += 29_999;
+      now += 3_599_999;
       await expect(lock.run("k", fn)).resolves.toBe("v1");
       expect(calls).toBe(1);
-      now += 1; // 30 000 ms after success
+      now += 1; // 3 600 000 ms after success
       await expect(lock.run("k", fn)).resolves.toBe("v2");
       expect(calls).toBe(2);
     });
@@ -139,6 +139,18 @@ describe("createInProcessRefreshLock", () => {
       await expect(lock.run("b", fn)).resolves.toBe(2);
       await expect(lock.run("a", fn)).resolves.toBe(3);
       expect(calls).toBe(3);
+    });
+
+    it("keeps at most maxEntries results, dropping the oldest first", async () => {
+      const lock = createInProcessRefreshLock({ clock: () => 7, maxEntries: 2 });
+      let calls = 0;
+      const fn = async (): Promise<number> => ++calls;
+      await lock.run("a", fn);
+      await lock.run("b", fn);
+      await lock.run("c", fn); // evicts "a"
+      expect(calls).toBe(3);
+      await expect(lock.run("c", fn)).resolves.toBe(3);
+      await expect(lock.run("a", fn)).resolves.toBe(4);
     });
 
     it("with graceMs 0 nothing is cached after success", async () => {
