@@ -131,6 +131,87 @@ describe.skipIf(!hasChromium)("demo app in Chromium", () => {
     });
   }, SCENARIO_TIMEOUT_MS);
 
+  it("popup under COOP: the IdP's Cross-Origin-Opener-Policy severs the opener, yet the popup signs in and the opener updates through the BroadcastChannel, with no early popup_closed", async () => {
+    await inFreshContext(async (context, page) => {
+      // Many IdPs send COOP: same-origin; the demo IdP does not, so add it to the IdP's responses.
+      // maxRedirects 0 keeps the IdP's redirects the browser's. Playwright routes see only the
+      // first request of a redirect chain, so COOP first lands on the login form's 303; Chromium
+      // carries it through the redirects and severs the opener when the consent page commits.
+      const idpOrigin = new URL(app().idp.issuer).origin;
+      let coopResponses = 0;
+      await context.route(
+        (url) => url.origin === idpOrigin,
+        async (route) => {
+          const response = await route.fetch({ maxRedirects: 0 });
+          coopResponses += 1;
+          await route.fulfill({ response, headers: { ...response.headers(), "cross-origin-opener-policy": "same-origin" } });
+        },
+      );
+
+      await page.goto(`${app().url}/`);
+      await shouldShowSignedOut(page);
+      type Probe = { __marker?: string; __logins?: unknown[]; __channel?: unknown[] };
+      await page.evaluate(() => {
+        const w = globalThis as unknown as Probe;
+        w.__marker = "no-reload";
+        w.__logins = [];
+        w.__channel = [];
+        // Every outcome the helper reports to the page, in order...
+        const doc = (globalThis as unknown as { document: { addEventListener(type: string, listener: (event: { detail?: unknown }) => void): void } }).document;
+        doc.addEventListener("flet-auth:login", (event) => w.__logins!.push(event.detail));
+        // ...and what the complete page posts on the same-origin channel.
+        const channel = new BroadcastChannel("flet-auth");
+        channel.onmessage = (event) => w.__channel!.push(event.data);
+      });
+      const helperReported = (): Promise<boolean> => page.evaluate(() => ((globalThis as unknown as Probe).__logins ?? []).length > 0);
+      // Until the helper has reported, the opener's status polls answer "signed out": only the
+      // complete page's BroadcastChannel signal can finish this login (the path under test).
+      await page.route(`${app().url}/flet-auth/status`, async (route) => {
+        if (await helperReported()) return route.continue();
+        await route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ signedIn: false, provider: null, user: null, providers: [] }) });
+      });
+      let openerNavigations = 0;
+      page.on("framenavigated", (frame) => {
+        if (frame === page.mainFrame()) openerNavigations += 1;
+      });
+
+      const [popup] = await Promise.all([
+        context.waitForEvent("page"),
+        page.getByRole("button", { name: "Login with Demo (popup)" }).click(),
+      ]);
+      const popupClosed = popup.waitForEvent("close");
+      await popup.waitForURL((url) => url.origin === idpOrigin && url.pathname.startsWith("/interaction/"));
+      await popup.locator("#login").fill(DEFAULT_DEMO_USER.email);
+      await popup.locator("#password").fill(DEFAULT_DEMO_USER.password);
+      await popup.locator("button#sign-in").click();
+      const allow = popup.locator("button#allow");
+      await allow.waitFor({ state: "visible" });
+      // COOP took effect: the popup lost its opener...
+      expect(await popup.evaluate(() => (globalThis as unknown as { opener: unknown }).opener === null)).toBe(true);
+      // ...and the opener, seeing popup.closed read true, asks the server while the user is still
+      // at the IdP: the helper must keep waiting instead of reporting popup_closed.
+      await page.waitForResponse((res) => new URL(res.url()).pathname === "/flet-auth/status");
+      await allow.click();
+      await popupClosed;
+
+      // The helper reports once, with success (an early popup_closed would come first).
+      await page.waitForFunction(() => ((globalThis as unknown as Probe).__logins ?? []).length > 0);
+      const probe = await page.evaluate(() => {
+        const w = globalThis as unknown as Probe;
+        return { marker: w.__marker, logins: w.__logins, channel: w.__channel };
+      });
+      expect(probe.logins).toEqual([{ ok: true, provider: "demo", error: "" }]);
+      await shouldShowSignedIn(page);
+      expect(probe.channel).toContainEqual(expect.objectContaining({ type: "flet-auth:login", ok: true, provider: "demo" }));
+      expect(probe.marker).toBe("no-reload");
+      expect(openerNavigations).toBe(0);
+      expect(page.url()).toBe(`${app().url}/`);
+      expect(await page.locator("#login-error").isHidden()).toBe(true);
+      expect(coopResponses).toBeGreaterThan(0);
+      expect((await status(context)).signedIn).toBe(true);
+    });
+  }, SCENARIO_TIMEOUT_MS);
+
   it("custom complete page: /login-custom answers the app's own page", async () => {
     await inFreshContext(async (context, page) => {
       await page.goto(`${app().url}/login-custom`);
