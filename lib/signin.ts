@@ -119,11 +119,11 @@ export function buildAuthorization(
 }
 
 /**
- * Refreshes through the single-flight lock, keyed by the refresh token itself. `role.leader`
- * tells the caller whether its own call reached the token endpoint (the others shared it), so
- * events fire once per refresh, not once per waiting request.
+ * Refreshes through the single-flight lock. `role.leader` tells the caller whether its own call
+ * reached the token endpoint (the others shared it), so events fire once per refresh, not once
+ * per waiting request.
  */
-export function refreshToken(
+function refreshToken(
   rt: Runtime,
   name: string,
   provider: OAuthProvider,

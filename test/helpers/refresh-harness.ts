@@ -4,6 +4,7 @@
  * and a route that shows the stored (not refreshed) token.
  */
 import { once } from "node:events";
+import { afterEach, beforeEach, expect } from "vitest";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express, Request, Response } from "express";
@@ -70,6 +71,26 @@ export function watchUnhandledRejections(): { readonly seen: unknown[]; stop(): 
   };
   process.on("unhandledRejection", listener);
   return { seen, stop: () => process.off("unhandledRejection", listener) };
+}
+
+/**
+ * Per-test hygiene for suites that start servers: fails the test on any unhandled rejection and
+ * runs the registered cleanups (newest first). Returns the list to push cleanups onto.
+ */
+export function useServerLifecycle(): Array<() => Promise<void>> {
+  const cleanups: Array<() => Promise<void>> = [];
+  let rejections: ReturnType<typeof watchUnhandledRejections>;
+  beforeEach(() => {
+    rejections = watchUnhandledRejections();
+  });
+  afterEach(async () => {
+    // Let any stray promise settle and be reported before checking.
+    await new Promise((resolve) => setImmediate(resolve));
+    rejections.stop();
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    expect(rejections.seen, "unhandled rejections").toEqual([]);
+  });
+  return cleanups;
 }
 
 /** Listens on 127.0.0.1 (ephemeral port): one server for many concurrent supertest requests. */

@@ -6,7 +6,7 @@
  */
 import type { Express, Request, Response } from "express";
 import request from "supertest";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FletAuthError, createInProcessRefreshLock, type FletAuthMiddleware, type FletAuthOptions, type RefreshLock } from "../../lib/index.js";
 import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider, type FakeProviderOptions } from "../helpers/fake-provider.js";
@@ -15,7 +15,7 @@ import {
   listen,
   manualClock,
   recordEvents,
-  watchUnhandledRejections,
+  useServerLifecycle,
   type ManualClock,
   type RecordedEvents,
   type StoredToken,
@@ -37,20 +37,7 @@ interface Signed {
   refreshes(): number;
 }
 
-const cleanups: Array<() => Promise<void>> = [];
-let rejections: ReturnType<typeof watchUnhandledRejections>;
-
-beforeEach(() => {
-  rejections = watchUnhandledRejections();
-});
-
-afterEach(async () => {
-  // Let any stray promise settle and be reported before checking.
-  await new Promise((resolve) => setImmediate(resolve));
-  rejections.stop();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  expect(rejections.seen, "unhandled rejections").toEqual([]);
-});
+const cleanups = useServerLifecycle();
 
 /** `GET /token-many?n=100`: n concurrent `req.auth.getToken()` calls in one handler. */
 function addTokenManyRoute(app: Express): void {

@@ -7,7 +7,7 @@ import { inspect } from "node:util";
 import type { Express, Request, Response } from "express";
 import session from "express-session";
 import request from "supertest";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { OAuthProvider, OAuthToken, createOAuthHttp, fletAuth, type FletAuthOptions, type OAuthProviderOptions } from "../../lib/index.js";
 import { EXPRESS, SECRET, buildApp, pathOf, signIn, standardProvider } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider, type FakeProviderOptions } from "../helpers/fake-provider.js";
@@ -17,7 +17,7 @@ import {
   listen,
   manualClock,
   recordEvents,
-  watchUnhandledRejections,
+  useServerLifecycle,
   type StoredToken,
 } from "../helpers/refresh-harness.js";
 import { cookieValue, findSetCookie, setCookies } from "../helpers/remember-cookies.js";
@@ -35,19 +35,7 @@ interface MeBody {
 const REMEMBER_KEY = "remember-me-key-0123456789abcdef0123";
 const REMEMBER_COOKIE = "flet-auth.remember";
 
-const cleanups: Array<() => Promise<void>> = [];
-let rejections: ReturnType<typeof watchUnhandledRejections>;
-
-beforeEach(() => {
-  rejections = watchUnhandledRejections();
-});
-
-afterEach(async () => {
-  await new Promise((resolve) => setImmediate(resolve));
-  rejections.stop();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  expect(rejections.seen, "unhandled rejections").toEqual([]);
-});
+const cleanups = useServerLifecycle();
 
 async function fakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
   const fake = await startFakeProvider(options);

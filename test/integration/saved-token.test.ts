@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { Express, Request, Response } from "express";
 import request from "supertest";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Authorization, FletAuthError, type FletAuthMiddleware } from "../../lib/index.js";
 import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
@@ -14,7 +14,7 @@ import {
   addStoredTokenRoute,
   manualClock,
   recordEvents,
-  watchUnhandledRejections,
+  useServerLifecycle,
   type ManualClock,
   type RecordedEvents,
   type StoredToken,
@@ -115,19 +115,7 @@ interface World {
   stored(agent: Agent): Promise<StoredToken>;
 }
 
-const cleanups: Array<() => Promise<void>> = [];
-let rejections: ReturnType<typeof watchUnhandledRejections>;
-
-beforeEach(() => {
-  rejections = watchUnhandledRejections();
-});
-
-afterEach(async () => {
-  await new Promise((resolve) => setImmediate(resolve));
-  rejections.stop();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  expect(rejections.seen, "unhandled rejections").toEqual([]);
-});
+const cleanups = useServerLifecycle();
 
 async function world(create: ExpressFactory, startMs?: number): Promise<World> {
   const fake = await startFakeProvider();
