@@ -55,19 +55,19 @@ export async function completeSignIn(rt: Runtime, req: Request, res: Response, s
     });
   }
   await saveSession(req);
-  const auth = buildAuthorization(rt, req, res, s.name, stored, s.token);
   await setRequestAuth(rt, req, res);
+  const auth = req.authorizations[s.name] ?? buildAuthorization(rt, req, res, s.name, stored, s.token);
   notify(rt.emitter, rt.config.logger, "login", {
     name: "login",
     error: undefined,
     errorDescription: undefined,
     provider: s.name,
-    auth: req.authorizations[s.name] ?? auth,
+    auth,
     source: s.source,
     req,
     res,
   });
-  return req.authorizations[s.name] ?? auth;
+  return auth;
 }
 
 /** Flet's user/groups step (behaviour §3.4): groups only with a user. */
