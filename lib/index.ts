@@ -18,6 +18,7 @@ export { GoogleOAuthProvider, type GoogleOAuthProviderOptions } from "./provider
 export { FletAuthError, ErrorCodes, isFletAuthError, type FletAuthErrorCode, type FletAuthErrorOptions } from "./errors.js";
 export type { LoginEvent, LogoutEvent, RefreshEvent, FletAuthEvents, LoginSource, LogoutReason, Logger } from "./events.js";
 export type { CompletePageTemplate, CompletePageOutcome } from "./complete-page.js";
-export { createInProcessRefreshLock, type RefreshLock, type InProcessRefreshLockOptions } from "./refresh-lock.js";
+export { createInProcessRefreshLock, type RefreshLock, type RefreshCodec, type InProcessRefreshLockOptions } from "./refresh-lock.js";
+export { createRedisRefreshLock, type RedisRefreshLockClient, type RedisRefreshLockOptions, type RedisSetOptions } from "./refresh-lock-redis.js";
 export { createOAuthHttp, type OAuthHttp, type OAuthHttpOptions, type JsonResponse, type TokenClient } from "./oauth/http.js";
 export type { RandomBytes } from "./flow/pkce.js";

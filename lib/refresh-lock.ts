@@ -5,13 +5,24 @@
  */
 
 /**
- * Coordinates refreshes. `run(key, refresh)` starts `refresh` unless one for `key` is in flight
- * (or finished successfully within the grace period) and gives every caller that one outcome.
- * The in-process default covers one Node process; plug a distributed implementation (Redis
- * lock + shared result) in through `fletAuth({ refreshLock })` to cover several.
+ * Turns a refresh result into text for a shared store and back. flet-auth's codec seals the
+ * token with the session-token key, so a shared store never holds a plaintext token.
+ */
+export interface RefreshCodec<T> {
+  encode(value: T): Promise<string>;
+  /** Rejects when `text` is not something `encode` wrote with this app's secret. */
+  decode(text: string): Promise<T>;
+}
+
+/**
+ * Coordinates refreshes. `run(key, refresh, codec)` starts `refresh` unless one for `key` is in
+ * flight (or finished successfully within the grace period) and gives every caller that one
+ * outcome. The in-process default covers one Node process and ignores `codec`; a distributed
+ * implementation such as `createRedisRefreshLock` shares the outcome between processes
+ * through `codec` and is plugged in with `fletAuth({ refreshLock })`.
  */
 export interface RefreshLock {
-  run<T>(key: string, refresh: () => Promise<T>): Promise<T>;
+  run<T>(key: string, refresh: () => Promise<T>, codec?: RefreshCodec<T>): Promise<T>;
 }
 
 /** Options of {@link createInProcessRefreshLock}. */

@@ -4,6 +4,7 @@ import { Authorization } from "./authorization.js";
 import { FletAuthError } from "./errors.js";
 import { notify, type LoginSource } from "./events.js";
 import type { ProviderContext, OAuthProvider } from "./providers/provider.js";
+import type { RefreshCodec } from "./refresh-lock.js";
 import type { Runtime } from "./runtime.js";
 import type { StoredAuthorization } from "./session/data.js";
 import { authData, regenerateSession, saveSession, setAuthData } from "./session/session.js";
@@ -136,10 +137,14 @@ function refreshToken(
   // same expiring token share one refresh, even when the provider does not rotate refresh tokens.
   const key = `${name}:${createHash("sha256").update(`${refresh}\n${token.accessToken}`).digest("base64url")}`;
   return rt.config.refreshLock
-    .run(key, async () => {
-      role.leader = true;
-      return token.refreshedWith(await rt.config.http.refresh(provider, refresh), rt.config.clock());
-    })
+    .run(
+      key,
+      async () => {
+        role.leader = true;
+        return token.refreshedWith(await rt.config.http.refresh(provider, refresh), rt.config.clock());
+      },
+      sealedTokenCodec(rt),
+    )
     .catch((err: unknown) => {
       if (err instanceof FletAuthError && err.code === "refresh_failed") throw err;
       const status = err instanceof FletAuthError ? err.status : 502;
@@ -149,6 +154,32 @@ function refreshToken(
         ...(err instanceof FletAuthError && err.oauthError ? { oauthError: err.oauthError } : {}),
       });
     });
+}
+
+/**
+ * How a shared (distributed) lock stores a refresh result: sealed like the session's token, so a
+ * shared store never holds a plaintext token. Every instance needs the same `secret` to open it.
+ */
+function sealedTokenCodec(rt: Runtime): RefreshCodec<OAuthToken> {
+  return {
+    encode: (token) => rt.tokens.seal(token.toJson()),
+    async decode(text) {
+      const json = await rt.tokens.open(text);
+      const token = json === undefined ? undefined : tryFromJson(json);
+      if (token === undefined) {
+        throw new FletAuthError("refresh_failed", "Another instance's refresh result does not open with this instance's secret.", { status: 503 });
+      }
+      return token;
+    },
+  };
+}
+
+function tryFromJson(json: string): OAuthToken | undefined {
+  try {
+    return OAuthToken.fromJson(json);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
