@@ -33,14 +33,12 @@ export interface SignIn {
  */
 export async function completeSignIn(rt: Runtime, req: Request, res: Response, s: SignIn): Promise<Authorization> {
   const user = s.fetchUser ? await fetchUserAndGroups(rt, s.provider, s.token, s.fetchGroups) : undefined;
-  const now = rt.config.clock();
   const stored: StoredAuthorization = {
     token: await rt.tokens.seal(s.token.toJson()),
     user,
     fetchUser: s.fetchUser,
     fetchGroups: s.fetchGroups,
     scope: [...s.scope],
-    signedInAt: now,
   };
   const { auths: previous = {}, tx } = authData(req);
   // Other providers' sign-ins and logins still pending (another tab) move to the new session id.
@@ -72,7 +70,7 @@ export async function completeSignIn(rt: Runtime, req: Request, res: Response, s
 }
 
 /** Flet's user/groups step (behaviour §3.4): groups only with a user. */
-export async function fetchUserAndGroups(
+async function fetchUserAndGroups(
   rt: Runtime,
   provider: OAuthProvider,
   token: OAuthToken,

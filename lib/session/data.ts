@@ -9,8 +9,6 @@ export interface StoredAuthorization {
   readonly fetchUser: boolean;
   readonly fetchGroups: boolean;
   readonly scope: readonly string[];
-  /** Milliseconds epoch of the sign-in. */
-  readonly signedInAt: number;
 }
 
 /** Everything flet-auth keeps in `req.session.fletAuth`. */
