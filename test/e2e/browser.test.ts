@@ -13,6 +13,24 @@ import { CHROMIUM_PATH, hasChromium, launchChromium, newContext } from "../helpe
 import { signInAtDemoIdp } from "../helpers/browser-idp.js";
 
 const RESULTS_DIR = path.resolve("test-results");
+
+/** Counts main-frame navigations of `page` from now on (a popup login must cause none). */
+function countNavigations(page: Page): { count(): number } {
+  let n = 0;
+  page.on("framenavigated", (frame) => {
+    if (frame === page.mainFrame()) n += 1;
+  });
+  return { count: () => n };
+}
+
+/** Clicks the demo's popup button and returns the popup page. */
+async function openLoginPopup(context: BrowserContext, page: Page): Promise<Page> {
+  const [popup] = await Promise.all([
+    context.waitForEvent("page"),
+    page.getByRole("button", { name: "Login with Demo (popup)" }).click(),
+  ]);
+  return popup;
+}
 const SCENARIO_TIMEOUT_MS = 90_000;
 
 if (!hasChromium) {
@@ -109,22 +127,15 @@ describe.skipIf(!hasChromium)("demo app in Chromium", () => {
       await page.evaluate(() => {
         (globalThis as unknown as { __marker?: string }).__marker = "no-reload";
       });
-      let openerNavigations = 0;
-      page.on("framenavigated", (frame) => {
-        if (frame === page.mainFrame()) openerNavigations += 1;
-      });
-
-      const [popup] = await Promise.all([
-        context.waitForEvent("page"),
-        page.getByRole("button", { name: "Login with Demo (popup)" }).click(),
-      ]);
+      const navigations = countNavigations(page);
+      const popup = await openLoginPopup(context, page);
       const popupClosed = popup.waitForEvent("close");
       await signInAtDemoIdp(popup, app().idp);
       await popupClosed;
 
       await shouldShowSignedIn(page);
       expect(await page.evaluate(() => (globalThis as unknown as { __marker?: string }).__marker)).toBe("no-reload");
-      expect(openerNavigations).toBe(0);
+      expect(navigations.count()).toBe(0);
       expect(page.url()).toBe(`${app().url}/`);
       expect(await page.locator("#login-error").isHidden()).toBe(true);
       expect((await status(context)).signedIn).toBe(true);
@@ -170,15 +181,8 @@ describe.skipIf(!hasChromium)("demo app in Chromium", () => {
         if (await helperReported()) return route.continue();
         await route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ signedIn: false, provider: null, user: null, providers: [] }) });
       });
-      let openerNavigations = 0;
-      page.on("framenavigated", (frame) => {
-        if (frame === page.mainFrame()) openerNavigations += 1;
-      });
-
-      const [popup] = await Promise.all([
-        context.waitForEvent("page"),
-        page.getByRole("button", { name: "Login with Demo (popup)" }).click(),
-      ]);
+      const navigations = countNavigations(page);
+      const popup = await openLoginPopup(context, page);
       const popupClosed = popup.waitForEvent("close");
       await popup.waitForURL((url) => url.origin === idpOrigin && url.pathname.startsWith("/interaction/"));
       await popup.locator("#login").fill(DEFAULT_DEMO_USER.email);
@@ -204,7 +208,7 @@ describe.skipIf(!hasChromium)("demo app in Chromium", () => {
       await shouldShowSignedIn(page);
       expect(probe.channel).toContainEqual(expect.objectContaining({ type: "flet-auth:login", ok: true, provider: "demo" }));
       expect(probe.marker).toBe("no-reload");
-      expect(openerNavigations).toBe(0);
+      expect(navigations.count()).toBe(0);
       expect(page.url()).toBe(`${app().url}/`);
       expect(await page.locator("#login-error").isHidden()).toBe(true);
       expect(coopResponses).toBeGreaterThan(0);

@@ -17,6 +17,17 @@ export const EXPRESS = [
 
 export type ExpressFactory = (typeof EXPRESS)[number]["create"];
 
+/** A supertest agent: one browser with its cookie jar. */
+export type Agent = ReturnType<typeof request.agent>;
+
+/** What `GET /me` of {@link buildApp} answers. */
+export interface MeBody {
+  signedIn: boolean;
+  provider: string | null;
+  user: ({ id: string; groups: Array<Record<string, unknown> & { name: string }> } & Record<string, unknown>) | null;
+  providers: string[];
+}
+
 export const SECRET = "test-session-secret-0123456789abcdef";
 
 /** A generic provider pointed at the fake provider's standard endpoints. */

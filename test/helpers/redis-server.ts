@@ -7,6 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { createConnection, createServer, type AddressInfo } from "node:net";
+import { createClient } from "redis";
+import { afterAll, beforeAll } from "vitest";
 
 /**
  * Debian's path first, then whatever `redis-server` the PATH gives. `REDIS_SERVER_BIN` (tests
@@ -101,6 +103,62 @@ export async function startRedisServer(binary: string): Promise<RedisServer> {
         clearTimeout(timer);
       })();
       return stopping;
+    },
+  };
+}
+
+export type RedisClient = ReturnType<typeof createClient>;
+
+/** {@link findRedisServer}, warning loudly when the binary is missing (the suite then skips, never passes). */
+export function findRedisServerOrWarn(suite: string, what: string): string | undefined {
+  const binary = findRedisServer();
+  if (binary === undefined) {
+    console.warn(
+      `\n[${suite}] SKIPPED: no redis-server binary (looked for $REDIS_SERVER_BIN, else /usr/bin/redis-server and redis-server on PATH). ` +
+        `Install Debian's redis-server to run ${what}.\n`,
+    );
+  }
+  return binary;
+}
+
+/** A suite's Redis: connected clients on demand, and one client for inspecting what Redis holds. */
+export interface RedisSuite {
+  /** A new connected client, closed after the suite. */
+  client(): Promise<RedisClient>;
+  /** A client for reading keys in assertions. */
+  readonly inspector: RedisClient;
+}
+
+/**
+ * Starts one redis-server before the suite and stops it (and every client handed out) after.
+ * Call inside the suite's `describe.skipIf(binary === undefined)`.
+ */
+export function useRedisServer(binary: string | undefined, suite: string): RedisSuite {
+  let server: RedisServer | undefined;
+  let inspector: RedisClient | undefined;
+  const clients: RedisClient[] = [];
+  const client = async (): Promise<RedisClient> => {
+    if (server === undefined) throw new Error("redis-server is not running (use the client inside the suite's tests)");
+    const c = createClient({ url: server.url });
+    c.on("error", (err: unknown) => console.error(`[${suite}] client error`, err));
+    await c.connect();
+    clients.push(c);
+    return c;
+  };
+  beforeAll(async () => {
+    if (binary === undefined) throw new Error("no redis-server binary");
+    server = await startRedisServer(binary);
+    inspector = await client();
+  });
+  afterAll(async () => {
+    for (const c of clients.splice(0)) await c.close().catch(() => c.destroy());
+    await server?.stop();
+  });
+  return {
+    client,
+    get inspector(): RedisClient {
+      if (inspector === undefined) throw new Error("redis-server is not running");
+      return inspector;
     },
   };
 }

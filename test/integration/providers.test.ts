@@ -8,7 +8,7 @@ import type { Request, Response } from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OAuthProvider } from "../../lib/index.js";
-import { EXPRESS, buildApp, pathOf, shouldRedirectToProvider, signIn, standardProvider } from "../helpers/apps.js";
+import { EXPRESS, buildApp, pathOf, shouldRedirectToProvider, signIn, standardProvider, type MeBody } from "../helpers/apps.js";
 import { GITHUB_OAUTH_APP, startFakeProvider, type FakeProvider, type RecordedRequest } from "../helpers/fake-provider.js";
 import {
   REDIRECT_URL,
@@ -129,12 +129,6 @@ async function finish(agent: ReturnType<typeof request.agent>, fake: FakeProvide
   return agent.get(pathOf(callback));
 }
 
-interface MeBody {
-  signedIn: boolean;
-  provider: string | null;
-  user: ({ id: unknown; groups: Array<Record<string, unknown> & { name: string }> } & Record<string, unknown>) | null;
-  providers: string[];
-}
 
 describe.each(EXPRESS)("provider presets ($name)", ({ create }) => {
   const w = {} as World;

@@ -8,13 +8,12 @@
 import { randomBytes } from "node:crypto";
 import { RedisStore } from "connect-redis";
 import type { Express } from "express";
-import { createClient } from "redis";
 import request from "supertest";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createRedisRefreshLock, type FletAuthOptions } from "../../lib/index.js";
 import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
-import { findRedisServer, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { findRedisServerOrWarn, useRedisServer } from "../helpers/redis-server.js";
 import {
   addStoredTokenRoute,
   listen,
@@ -26,15 +25,7 @@ import {
   type StoredToken,
 } from "../helpers/refresh-harness.js";
 
-const REDIS_BINARY = findRedisServer();
-if (REDIS_BINARY === undefined) {
-  console.warn(
-    "\n[redis-refresh] SKIPPED: no redis-server binary (looked for $REDIS_SERVER_BIN, else /usr/bin/redis-server and redis-server on PATH). " +
-      "Install Debian's redis-server to run the distributed refresh suite.\n",
-  );
-}
-
-type RedisClient = ReturnType<typeof createClient>;
+const REDIS_BINARY = findRedisServerOrWarn("redis-refresh", "the distributed refresh suite");
 
 interface Instance {
   app: Express;
@@ -48,28 +39,8 @@ const CONTROL_TOKEN_DELAY_MS = 1000;
 const CONCURRENT = 20;
 
 describe.skipIf(REDIS_BINARY === undefined)("refresh across two app instances sharing Redis", () => {
-  let redis: RedisServer;
-  const clients: RedisClient[] = [];
-  let inspector: RedisClient;
+  const redis = useRedisServer(REDIS_BINARY, "redis-refresh");
   const cleanups = useServerLifecycle();
-
-  async function connectedClient(): Promise<RedisClient> {
-    const client = createClient({ url: redis.url });
-    client.on("error", (err: unknown) => console.error("[redis-refresh] client error", err));
-    await client.connect();
-    clients.push(client);
-    return client;
-  }
-
-  beforeAll(async () => {
-    redis = await startRedisServer(REDIS_BINARY!);
-    inspector = await connectedClient();
-  });
-
-  afterAll(async () => {
-    for (const client of clients.splice(0)) await client.close().catch(() => client.destroy());
-    await redis?.stop();
-  });
 
   describe.each(EXPRESS)("$name", ({ create }) => {
     let fake: FakeProvider;
@@ -88,7 +59,7 @@ describe.skipIf(REDIS_BINARY === undefined)("refresh across two app instances sh
 
     /** One "process": its own Redis client, store, fletAuth() (same secret) and refresh lock. */
     async function instance(factory: ExpressFactory, lock: "redis" | "in-process"): Promise<Instance> {
-      const client = await connectedClient();
+      const client = await redis.client();
       const options: FletAuthOptions = {
         providers: { demo: standardProvider(fake) },
         session: { store: new RedisStore({ client, prefix: sessionPrefix }) },
@@ -130,8 +101,8 @@ describe.skipIf(REDIS_BINARY === undefined)("refresh across two app instances sh
     /** Every string value Redis holds under this test's prefixes (sessions and refresh lock). */
     async function redisValues(pattern: string): Promise<string[]> {
       const values: string[] = [];
-      for (const key of await inspector.keys(pattern)) {
-        const value = await inspector.get(key);
+      for (const key of await redis.inspector.keys(pattern)) {
+        const value = await redis.inspector.get(key);
         if (value !== null) values.push(value);
       }
       return values;
@@ -171,7 +142,7 @@ describe.skipIf(REDIS_BINARY === undefined)("refresh across two app instances sh
         expect(secret.length).toBeGreaterThan(10);
         for (const v of [...lockValues, ...(await redisValues(`${sessionPrefix}*`))]) expect(v).not.toContain(secret);
       }
-      for (const key of await inspector.keys(`${lockPrefix}*`)) for (const secret of secrets) expect(key).not.toContain(secret);
+      for (const key of await redis.inspector.keys(`${lockPrefix}*`)) for (const secret of secrets) expect(key).not.toContain(secret);
     });
 
     it("control, default in-process lock: each instance refreshes and the reuse signs the user out", async () => {
@@ -190,7 +161,7 @@ describe.skipIf(REDIS_BINARY === undefined)("refresh across two app instances sh
       expect(failed.length).toBeGreaterThanOrEqual(1);
       for (const o of failed) expect(o.body.code).toBe("refresh_failed");
       expect([...a.events.logout, ...b.events.logout]).toEqual([{ provider: "demo", reason: "refresh_failed" }]);
-      expect(await inspector.keys(`${lockPrefix}*`)).toEqual([]);
+      expect(await redis.inspector.keys(`${lockPrefix}*`)).toEqual([]);
     });
   });
 });

@@ -6,24 +6,15 @@
 import { randomBytes } from "node:crypto";
 import { RedisStore } from "connect-redis";
 import type { Express } from "express";
-import { createClient } from "redis";
 import request from "supertest";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FletAuthMiddleware } from "../../lib/index.js";
 import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
-import { findRedisServer, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { findRedisServerOrWarn, useRedisServer } from "../helpers/redis-server.js";
 import { addStoredTokenRoute, manualClock, recordEvents, type ManualClock, type RecordedEvents, type StoredToken } from "../helpers/refresh-harness.js";
 
-const REDIS_BINARY = findRedisServer();
-if (REDIS_BINARY === undefined) {
-  console.warn(
-    "\n[redis-sessions] SKIPPED: no redis-server binary (looked for $REDIS_SERVER_BIN, else /usr/bin/redis-server and redis-server on PATH). " +
-      "Install Debian's redis-server to run the shared-session suite.\n",
-  );
-}
-
-type RedisClient = ReturnType<typeof createClient>;
+const REDIS_BINARY = findRedisServerOrWarn("redis-sessions", "the shared-session suite");
 
 interface Instance {
   app: Express;
@@ -32,30 +23,7 @@ interface Instance {
 }
 
 describe.skipIf(REDIS_BINARY === undefined)("sessions in Redis shared by two app instances", () => {
-  let redis: RedisServer;
-  const clients: RedisClient[] = [];
-  /** For inspecting what the store holds. */
-  let inspector: RedisClient;
-
-  async function connectedClient(): Promise<RedisClient> {
-    const client = createClient({ url: redis.url });
-    client.on("error", (err: unknown) => console.error("[redis-sessions] client error", err));
-    await client.connect();
-    clients.push(client);
-    return client;
-  }
-
-  beforeAll(async () => {
-    redis = await startRedisServer(REDIS_BINARY!);
-    inspector = await connectedClient();
-  });
-
-  afterAll(async () => {
-    for (const client of clients.splice(0)) {
-      await client.close().catch(() => client.destroy());
-    }
-    await redis?.stop();
-  });
+  const redis = useRedisServer(REDIS_BINARY, "redis-sessions");
 
   describe.each(EXPRESS)("$name", ({ create }) => {
     let fake: FakeProvider;
@@ -66,7 +34,7 @@ describe.skipIf(REDIS_BINARY === undefined)("sessions in Redis shared by two app
 
     /** One "process": its own Redis client and store, its own fletAuth(), the same secret. */
     async function instance(factory: ExpressFactory): Promise<Instance> {
-      const store = new RedisStore({ client: await connectedClient(), prefix });
+      const store = new RedisStore({ client: await redis.client(), prefix });
       const { app, auth } = buildApp(factory, { providers: { demo: standardProvider(fake) }, session: { store }, clock: clock.fn });
       addStoredTokenRoute(app);
       return { app, auth, events: recordEvents(auth) };
@@ -102,10 +70,10 @@ describe.skipIf(REDIS_BINARY === undefined)("sessions in Redis shared by two app
 
     /** Every value the store holds under this test's prefix. */
     async function storeValues(): Promise<string[]> {
-      const keys = await inspector.keys(`${prefix}*`);
+      const keys = await redis.inspector.keys(`${prefix}*`);
       const values: string[] = [];
       for (const key of keys) {
-        const value = await inspector.get(key);
+        const value = await redis.inspector.get(key);
         if (value !== null) values.push(value);
       }
       return values;

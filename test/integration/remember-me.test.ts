@@ -13,7 +13,7 @@ import type { Request, Response } from "express";
 import request from "supertest";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSealer } from "../../lib/crypto/sealer.js";
-import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory } from "../helpers/apps.js";
+import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory, type Agent, type MeBody } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
 import { START_MS, manualClock, recordEvents, type ManualClock, type RecordedEvents } from "../helpers/refresh-harness.js";
 import {
@@ -38,14 +38,7 @@ const MAX_AGE_MS = 7 * DAY_MS;
 /** The fake provider's access tokens live an hour; two hours is safely past expiry and margin. */
 const PAST_EXPIRY_S = 2 * 3600;
 
-type Agent = ReturnType<typeof request.agent>;
 
-interface MeBody {
-  signedIn: boolean;
-  provider: string | null;
-  user: { id: string } | null;
-  providers: string[];
-}
 
 let fake: FakeProvider;
 beforeAll(async () => {

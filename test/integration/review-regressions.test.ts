@@ -9,7 +9,7 @@ import session from "express-session";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { OAuthProvider, OAuthToken, createOAuthHttp, fletAuth, type FletAuthOptions, type OAuthProviderOptions } from "../../lib/index.js";
-import { EXPRESS, SECRET, buildApp, pathOf, signIn, standardProvider } from "../helpers/apps.js";
+import { EXPRESS, SECRET, buildApp, pathOf, signIn, standardProvider, type Agent, type MeBody } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider, type FakeProviderOptions } from "../helpers/fake-provider.js";
 import {
   START_MS,
@@ -23,14 +23,7 @@ import {
 import { cookieValue, findSetCookie, setCookies } from "../helpers/remember-cookies.js";
 import { GatedMemoryStore, closedPort, gate, recordingLogger, storeLength } from "../helpers/review-harness.js";
 
-type Agent = ReturnType<typeof request.agent>;
 
-interface MeBody {
-  signedIn: boolean;
-  provider: string | null;
-  user: { id: string } | null;
-  providers: string[];
-}
 
 const REMEMBER_KEY = "remember-me-key-0123456789abcdef0123";
 const REMEMBER_COOKIE = "flet-auth.remember";

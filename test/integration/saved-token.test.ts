@@ -8,7 +8,7 @@ import type { Express, Request, Response } from "express";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { Authorization, FletAuthError, type FletAuthMiddleware } from "../../lib/index.js";
-import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory } from "../helpers/apps.js";
+import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory, type Agent } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
 import {
   addStoredTokenRoute,
@@ -21,7 +21,6 @@ import {
 } from "../helpers/refresh-harness.js";
 import { vectorPath } from "../helpers/vectors.js";
 
-type Agent = ReturnType<typeof request.agent>;
 
 interface RestoreResult {
   ok: boolean;

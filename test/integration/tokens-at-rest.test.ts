@@ -10,7 +10,7 @@
 import session from "express-session";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory } from "../helpers/apps.js";
+import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory, type Agent, type MeBody } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
 import { manualClock, type ManualClock } from "../helpers/refresh-harness.js";
 import { cookieHeader, cookieValue, findSetCookie, sessionIdOf, signSessionId } from "../helpers/remember-cookies.js";
@@ -20,13 +20,7 @@ const NEW = "new-session-secret-0123456789abcdef0123";
 const SID = "flet-auth.sid";
 const PAST_EXPIRY_S = 2 * 3600;
 
-type Agent = ReturnType<typeof request.agent>;
 
-interface MeBody {
-  signedIn: boolean;
-  provider: string | null;
-  user: { id: string } | null;
-}
 
 interface StoredEntry {
   token: unknown;

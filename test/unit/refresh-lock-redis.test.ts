@@ -5,41 +5,23 @@
  * Redis failures need no server.
  */
 import { randomBytes } from "node:crypto";
-import { createClient } from "redis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
   FletAuthError,
   createRedisRefreshLock,
   type RedisRefreshLockClient,
   type RefreshCodec,
 } from "../../lib/index.js";
-import { findRedisServer, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { findRedisServerOrWarn, useRedisServer, type RedisClient } from "../helpers/redis-server.js";
 import { useServerLifecycle } from "../helpers/refresh-harness.js";
+import { deferred } from "../helpers/deferred.js";
 
-const REDIS_BINARY = findRedisServer();
-if (REDIS_BINARY === undefined) {
-  console.warn(
-    "\n[refresh-lock-redis] SKIPPED: no redis-server binary (looked for $REDIS_SERVER_BIN, else /usr/bin/redis-server and redis-server on PATH). " +
-      "Install Debian's redis-server to run the distributed refresh lock suite.\n",
-  );
-}
-
-type RedisClient = ReturnType<typeof createClient>;
+const REDIS_BINARY = findRedisServerOrWarn("refresh-lock-redis", "the distributed refresh lock suite");
 
 interface Value {
   readonly accessToken: string;
 }
 
-/** A promise the test settles by hand, so "in flight" is a fact, not a timing guess. */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: unknown) => void } {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** A refresh function that counts its calls and waits for the test to settle it. */
 function controlledRefresh<T>(): { fn: () => Promise<T>; calls: () => number; settle: ReturnType<typeof deferred<T>> } {
@@ -126,36 +108,16 @@ describe("createRedisRefreshLock: options", () => {
 });
 
 describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real redis-server", () => {
-  let redis: RedisServer;
-  const clients: RedisClient[] = [];
-  let inspector: RedisClient;
+  const redis = useRedisServer(REDIS_BINARY, "refresh-lock-redis");
   let prefix: string;
   useServerLifecycle();
 
-  async function connectedClient(): Promise<RedisClient> {
-    const client = createClient({ url: redis.url });
-    client.on("error", (err: unknown) => console.error("[refresh-lock-redis] client error", err));
-    await client.connect();
-    clients.push(client);
-    return client;
-  }
-
   /** Two "processes": each its own client and its own lock. */
   async function twoInstances(options: Parameters<typeof createRedisRefreshLock>[1] = {}) {
-    const a = createRedisRefreshLock(await connectedClient(), { prefix, ...options });
-    const b = createRedisRefreshLock(await connectedClient(), { prefix, ...options });
+    const a = createRedisRefreshLock(await redis.client(), { prefix, ...options });
+    const b = createRedisRefreshLock(await redis.client(), { prefix, ...options });
     return { a, b };
   }
-
-  beforeAll(async () => {
-    redis = await startRedisServer(REDIS_BINARY!);
-    inspector = await connectedClient();
-  });
-
-  afterAll(async () => {
-    for (const client of clients.splice(0)) await client.close().catch(() => client.destroy());
-    await redis?.stop();
-  });
 
   beforeEach(() => {
     prefix = `flet-auth-test:${randomBytes(6).toString("hex")}:`;
@@ -180,7 +142,7 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
     });
 
     it("concurrent callers in one instance make one distributed attempt (one SET NX)", async () => {
-      const client = countingClient(await connectedClient());
+      const client = countingClient(await redis.client());
       const lock = createRedisRefreshLock(client, { prefix });
       const refresh = controlledRefresh<Value>();
       const callers = Array.from({ length: 25 }, () => lock.run("demo:k2", refresh.fn, codec));
@@ -203,14 +165,14 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
       const { a } = await twoInstances({ graceMs: 60_000 });
       const value = { accessToken: "plain-access-token-value" };
       await a.run("demo:k4", async () => value, codec);
-      const stored = await inspector.get(`${prefix}result:demo:k4`);
+      const stored = await redis.inspector.get(`${prefix}result:demo:k4`);
       expect(stored).toBe(await codec.encode(value));
       expect(stored).not.toContain(value.accessToken);
-      const ttl = await inspector.pTTL(`${prefix}result:demo:k4`);
+      const ttl = await redis.inspector.pTTL(`${prefix}result:demo:k4`);
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
-      expect(await inspector.exists(`${prefix}lock:demo:k4`)).toBe(0);
-      for (const key of await inspector.keys(`${prefix}*`)) expect(key).not.toContain(value.accessToken);
+      expect(await redis.inspector.exists(`${prefix}lock:demo:k4`)).toBe(0);
+      for (const key of await redis.inspector.keys(`${prefix}*`)) expect(key).not.toContain(value.accessToken);
     });
   });
 
@@ -267,31 +229,31 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
       ["EVAL compare-and-delete", false],
       ["GET + DEL without eval", true],
     ])("%s: never deletes a lock another instance took after ours lapsed", async (_name, withoutEval) => {
-      const client = countingClient(await connectedClient(), { withoutEval });
+      const client = countingClient(await redis.client(), { withoutEval });
       const lock = createRedisRefreshLock(client, { prefix, lockMs: 100 });
       const slow = controlledRefresh<Value>();
       const run = lock.run("demo:k8", slow.fn, codec);
       await vi.waitFor(() => expect(slow.calls()).toBe(1));
       await sleep(200);
-      await inspector.set(`${prefix}lock:demo:k8`, "someone-else", { expiration: { type: "PX", value: 10_000 } });
+      await redis.inspector.set(`${prefix}lock:demo:k8`, "someone-else", { expiration: { type: "PX", value: 10_000 } });
       slow.settle.resolve({ accessToken: "v" });
       await expect(run).resolves.toEqual({ accessToken: "v" });
-      expect(await inspector.get(`${prefix}lock:demo:k8`)).toBe("someone-else");
+      expect(await redis.inspector.get(`${prefix}lock:demo:k8`)).toBe("someone-else");
       expect(client.commands.includes("EVAL")).toBe(!withoutEval);
     });
 
     it("releases its own lock without eval too", async () => {
-      const client = countingClient(await connectedClient(), { withoutEval: true });
+      const client = countingClient(await redis.client(), { withoutEval: true });
       const lock = createRedisRefreshLock(client, { prefix });
       await lock.run("demo:k9", async () => ({ accessToken: "v" }), codec);
-      expect(await inspector.exists(`${prefix}lock:demo:k9`)).toBe(0);
+      expect(await redis.inspector.exists(`${prefix}lock:demo:k9`)).toBe(0);
       expect(client.commands).toContain("DEL");
     });
   });
 
   describe("codec", () => {
     it("a result that does not decode rejects with the codec's error, without refreshing", async () => {
-      await inspector.set(`${prefix}result:demo:k10`, "garbage", { expiration: { type: "PX", value: 10_000 } });
+      await redis.inspector.set(`${prefix}result:demo:k10`, "garbage", { expiration: { type: "PX", value: 10_000 } });
       const strict: RefreshCodec<Value> = {
         encode: codec.encode,
         decode: async () => {
@@ -299,7 +261,7 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
         },
       };
       const fn = vi.fn(async () => ({ accessToken: "x" }));
-      const lock = createRedisRefreshLock(await connectedClient(), { prefix });
+      const lock = createRedisRefreshLock(await redis.client(), { prefix });
       await expect(lock.run("demo:k10", fn, strict)).rejects.toMatchObject({ code: "refresh_failed", message: "does not open" });
       expect(fn).not.toHaveBeenCalled();
     });

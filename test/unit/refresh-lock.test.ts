@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createInProcessRefreshLock } from "../../lib/index.js";
+import { deferred } from "../helpers/deferred.js";
 
-/** A promise the test settles by hand, so "in flight" is a fact, not a timing guess. */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: unknown) => void } {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 type Deferred<T> = ReturnType<typeof deferred<T>>;
 
