@@ -16,14 +16,15 @@ import { noStore, queryParam, sendCompletePage } from "./respond.js";
  */
 export async function handleCallback(rt: Runtime, req: Request, res: Response, next: NextFunction, path: string): Promise<void> {
   const now = rt.config.clock();
-  const pending = authData(req).tx;
+  const data = authData(req);
+  const pending = data.tx;
   const state = queryParam(req, "state");
   // Another fletAuth() instance of this app started this login (same callback path): let it answer.
   const owner = state === undefined ? undefined : pending?.[stateKey(state)]?.provider;
   if (owner !== undefined && !rt.config.providers.has(owner)) return next();
   const taken = takeTransaction(pending, state, now, rt.config.loginTimeoutMs);
   // A stray callback on a session with no pending login writes nothing (no session for strangers).
-  if (pending !== undefined) setAuthData(req, { ...authData(req), tx: taken.rest });
+  if (pending !== undefined) setAuthData(req, { ...data, tx: taken.rest });
   if (!taken.ok) {
     if (pending !== undefined) await saveSession(req);
     const message = taken.reason === "state_expired" ? "The sign-in took too long; please start again." : "This sign-in link is invalid or was already used; please start again.";
