@@ -1,5 +1,5 @@
-import type { Authorization } from "./authorization.js";
-import type { LoginOptions, SavedTokenLoginOptions } from "./context.js";
+import type { Authorization } from "./signin/authorization.js";
+import type { LoginOptions, SavedTokenLoginOptions } from "./signin/request-methods.js";
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -1,11 +1,11 @@
 import type { SessionOptions } from "express-session";
-import type { CompletePageTemplate } from "./complete-page.js";
+import type { CompletePageTemplate } from "./pages/complete-page.js";
 import type { Logger } from "./events.js";
-import { defaultRandomBytes, type RandomBytes } from "./flow/pkce.js";
+import { defaultRandomBytes, type RandomBytes } from "./flow/state.js";
 import { safeReturnTo } from "./flow/return-to.js";
 import { createOAuthHttp, type OAuthHttp } from "./oauth/http.js";
 import { OAuthProvider } from "./providers/provider.js";
-import { createInProcessRefreshLock, type RefreshLock } from "./refresh-lock.js";
+import { createInProcessRefreshLock, type RefreshLock } from "./refresh/lock.js";
 
 /** Options of the built-in "Remember me" (SPEC §4). */
 export interface RememberMeOptions {

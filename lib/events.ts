@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Request, Response } from "express";
-import type { Authorization } from "./authorization.js";
+import type { Authorization } from "./signin/authorization.js";
 
 /** How a sign-in happened. */
 export type LoginSource = "callback" | "savedToken" | "rememberMe";

@@ -6,10 +6,10 @@ import "./augment.js";
 
 export { fletAuth, type FletAuthMiddleware } from "./middleware.js";
 export type { FletAuthOptions, RememberMeOptions } from "./config.js";
-export type { LoginOptions, SavedTokenLoginOptions } from "./context.js";
-export { Authorization } from "./authorization.js";
-export { OAuthToken, type OAuthTokenFields } from "./token.js";
-export type { User, Group } from "./user.js";
+export type { LoginOptions, SavedTokenLoginOptions } from "./signin/request-methods.js";
+export { Authorization } from "./signin/authorization.js";
+export { OAuthToken, type OAuthTokenFields } from "./oauth/token.js";
+export type { User, Group } from "./signin/user.js";
 export { OAuthProvider, type OAuthProviderOptions, type ProviderContext, type UserProfile } from "./providers/provider.js";
 export { GitHubOAuthProvider, type GitHubOAuthProviderOptions } from "./providers/github.js";
 export { AzureOAuthProvider, type AzureOAuthProviderOptions } from "./providers/azure.js";
@@ -17,8 +17,8 @@ export { Auth0OAuthProvider, type Auth0OAuthProviderOptions } from "./providers/
 export { GoogleOAuthProvider, type GoogleOAuthProviderOptions } from "./providers/google.js";
 export { FletAuthError, ErrorCodes, isFletAuthError, type FletAuthErrorCode, type FletAuthErrorOptions } from "./errors.js";
 export type { LoginEvent, LogoutEvent, RefreshEvent, FletAuthEvents, LoginSource, LogoutReason, Logger } from "./events.js";
-export type { CompletePageTemplate, CompletePageOutcome } from "./complete-page.js";
-export { createInProcessRefreshLock, type RefreshLock, type RefreshCodec, type InProcessRefreshLockOptions } from "./refresh-lock.js";
-export { createRedisRefreshLock, type RedisRefreshLockClient, type RedisRefreshLockOptions, type RedisSetOptions } from "./refresh-lock-redis.js";
+export type { CompletePageTemplate, CompletePageOutcome } from "./pages/complete-page.js";
+export { createInProcessRefreshLock, type RefreshLock, type RefreshCodec, type InProcessRefreshLockOptions } from "./refresh/lock.js";
+export { createRedisRefreshLock, type RedisRefreshLockClient, type RedisRefreshLockOptions, type RedisSetOptions } from "./refresh/lock-redis.js";
 export { createOAuthHttp, type OAuthHttp, type OAuthHttpOptions, type JsonResponse, type TokenClient } from "./oauth/http.js";
-export type { RandomBytes } from "./flow/pkce.js";
+export type { RandomBytes } from "./flow/state.js";

@@ -1,15 +1,15 @@
 import { EventEmitter } from "node:events";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { resolveConfig, type FletAuthOptions } from "./config.js";
-import { installRequestMethods } from "./context.js";
+import { installRequestMethods } from "./signin/request-methods.js";
 import { hkdfKey } from "./crypto/keys.js";
 import { createSealer } from "./crypto/sealer.js";
 import type { FletAuthEvents } from "./events.js";
-import { handleCallback } from "./handlers/callback.js";
-import { handleClientScript, handleLoginRoute, handleLogoutRoute, handleStatus } from "./handlers/routes.js";
-import { createRememberMe } from "./remember-me.js";
-import { restoreRemembered } from "./remember-restore.js";
-import { setRequestAuth } from "./request-auth.js";
+import { handleCallback } from "./routes/callback.js";
+import { handleClientScript, handleLoginRoute, handleLogoutRoute, handleStatus } from "./routes/login.js";
+import { createRememberMe } from "./remember-me/cookie.js";
+import { restoreRemembered } from "./remember-me/restore.js";
+import { setRequestAuth } from "./signin/request-auth.js";
 import { createPageRegistry, createUsedStates, type Runtime } from "./runtime.js";
 import { createSessionMiddleware, ensureSession } from "./session/session.js";
 

@@ -1,9 +1,9 @@
 import type { EventEmitter } from "node:events";
 import type { RequestHandler } from "express";
-import type { CompletePageTemplate } from "./complete-page.js";
+import type { CompletePageTemplate } from "./pages/complete-page.js";
 import type { FletAuthConfig } from "./config.js";
 import type { Sealer } from "./crypto/sealer.js";
-import type { RememberMe } from "./remember-me.js";
+import type { RememberMe } from "./remember-me/cookie.js";
 
 /** Everything one `fletAuth()` instance shares across requests. No module-level state: two instances never interact. */
 export interface Runtime {

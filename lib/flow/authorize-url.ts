@@ -1,5 +1,5 @@
 import type { OAuthProvider } from "../providers/provider.js";
-import { addQueryParams } from "./url.js";
+import { addQueryParams } from "./query.js";
 
 /** What one authorization request carries besides the provider's settings. */
 export interface AuthorizeRequest {

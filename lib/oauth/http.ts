@@ -18,7 +18,7 @@ import axios, { type AxiosInstance } from "axios";
 import createDebug from "debug";
 import { AuthorizationCode } from "simple-oauth2";
 import { FletAuthError, type FletAuthErrorCode } from "../errors.js";
-import { isRecord } from "../token.js";
+import { isRecord } from "./token.js";
 
 /** A JSON document fetched from a provider's API. */
 export interface JsonResponse {

@@ -1,6 +1,6 @@
 import { FletAuthError } from "../errors.js";
-import { isRecord } from "../token.js";
-import { makeUser, type Group, type User } from "../user.js";
+import { isRecord } from "../oauth/token.js";
+import { makeUser, type Group, type User } from "../signin/user.js";
 import { OAuthProvider, type ProviderContext, type UserProfile } from "./provider.js";
 
 /** Options of {@link GitHubOAuthProvider}. The endpoint overrides serve GitHub Enterprise and tests. */

@@ -1,8 +1,8 @@
 import { FletAuthError } from "../errors.js";
-import { assertSecureUrl } from "../flow/url.js";
+import { assertSecureUrl } from "./endpoint-url.js";
 import type { JsonResponse } from "../oauth/http.js";
-import type { OAuthToken } from "../token.js";
-import { makeUser, type Group, type User } from "../user.js";
+import type { OAuthToken } from "../oauth/token.js";
+import { makeUser, type Group, type User } from "../signin/user.js";
 
 /** What a provider's user/groups hooks receive. */
 export interface ProviderContext {

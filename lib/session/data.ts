@@ -1,5 +1,5 @@
 import type { TransactionTable } from "../flow/transactions.js";
-import type { User } from "../user.js";
+import type { User } from "../signin/user.js";
 
 /** One signed-in provider as kept in the session store. The token is sealed (encrypted at rest). */
 export interface StoredAuthorization {

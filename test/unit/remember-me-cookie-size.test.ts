@@ -7,7 +7,7 @@
 import type { Request, Response } from "express";
 import { describe, expect, it } from "vitest";
 import { OAuthToken } from "../../lib/index.js";
-import { createRememberMe, type RememberedLogin } from "../../lib/remember-me.js";
+import { createRememberMe, type RememberedLogin } from "../../lib/remember-me/cookie.js";
 import { recordingLogger } from "../helpers/review-harness.js";
 
 const COOKIE = "flet-auth.remember";

@@ -1,13 +1,13 @@
 import type { NextFunction, Request, Response } from "express";
-import type { CompletePageTemplate } from "../complete-page.js";
+import type { CompletePageTemplate } from "../pages/complete-page.js";
 import { FletAuthError } from "../errors.js";
 import { notify } from "../events.js";
 import { safeReturnTo } from "../flow/return-to.js";
 import { stateKey, takeTransaction, type Transaction } from "../flow/transactions.js";
 import type { Runtime } from "../runtime.js";
 import { authData, saveSession, setAuthData } from "../session/session.js";
-import { completeSignIn } from "../signin.js";
-import { OAuthToken } from "../token.js";
+import { completeSignIn } from "../signin/commit.js";
+import { OAuthToken } from "../oauth/token.js";
 import { noStore, queryParam, sendCompletePage } from "./respond.js";
 
 /**

@@ -1,9 +1,9 @@
 import type { Request, Response } from "express";
-import { FletAuthError } from "./errors.js";
-import { notify } from "./events.js";
-import type { Runtime } from "./runtime.js";
-import { completeSignIn, refreshUntilFresh } from "./signin.js";
-import { OAuthToken } from "./token.js";
+import { FletAuthError } from "../errors.js";
+import { notify } from "../events.js";
+import type { Runtime } from "../runtime.js";
+import { completeSignIn, refreshUntilFresh } from "../signin/commit.js";
+import { OAuthToken } from "../oauth/token.js";
 
 /**
  * A browser with no signed-in session but a remember-me cookie (SPEC §4): open the cookie

@@ -1,9 +1,9 @@
 import type { Request, Response } from "express";
 import type { Authorization } from "./authorization.js";
-import type { Runtime } from "./runtime.js";
-import { authData, setAuthData } from "./session/session.js";
-import { buildAuthorization } from "./signin.js";
-import { OAuthToken } from "./token.js";
+import type { Runtime } from "../runtime.js";
+import { authData, setAuthData } from "../session/session.js";
+import { buildAuthorization } from "./commit.js";
+import { OAuthToken } from "../oauth/token.js";
 
 /**
  * Sets `req.authorizations` and `req.auth` from the session. A stored token that does not

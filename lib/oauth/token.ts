@@ -1,4 +1,4 @@
-import { FletAuthError } from "./errors.js";
+import { FletAuthError } from "../errors.js";
 
 /** The fields of an {@link OAuthToken}, camelCase of Flet's. */
 export interface OAuthTokenFields {

@@ -5,8 +5,8 @@
  * another holds the (sealed) result for the instances that waited or that hold a stale copy.
  */
 import { randomBytes } from "node:crypto";
-import { FletAuthError } from "./errors.js";
-import { createInProcessRefreshLock, type RefreshCodec, type RefreshLock } from "./refresh-lock.js";
+import { FletAuthError } from "../errors.js";
+import { createInProcessRefreshLock, type RefreshCodec, type RefreshLock } from "./lock.js";
 
 /**
  * What {@link createRedisRefreshLock} needs of a Redis client, typed structurally so flet-auth

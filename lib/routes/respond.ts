@@ -1,5 +1,5 @@
 import type { Request, Response } from "express";
-import { renderCompletePage, type CompletePageTemplate, type RawOutcome } from "../complete-page.js";
+import { renderCompletePage, type CompletePageTemplate, type RawOutcome } from "../pages/complete-page.js";
 import type { Runtime } from "../runtime.js";
 
 /** Headers every auth response carries (checklist 15, 34): no caching, no referrer, no framing. */

@@ -1,19 +1,19 @@
 import type { Request, Response } from "express";
 import type { Authorization } from "./authorization.js";
-import type { CompletePageTemplate } from "./complete-page.js";
-import { completePage, scopeList } from "./config.js";
-import { FletAuthError } from "./errors.js";
-import { notify } from "./events.js";
-import { authorizationUrl } from "./flow/authorize-url.js";
-import { createPkce, createState } from "./flow/pkce.js";
-import { safeReturnTo } from "./flow/return-to.js";
-import { mergeScopes } from "./flow/scopes.js";
-import { addTransaction, type Transaction } from "./flow/transactions.js";
+import type { CompletePageTemplate } from "../pages/complete-page.js";
+import { completePage, scopeList } from "../config.js";
+import { FletAuthError } from "../errors.js";
+import { notify } from "../events.js";
+import { authorizationUrl } from "../flow/authorize-url.js";
+import { createPkce, createState } from "../flow/state.js";
+import { safeReturnTo } from "../flow/return-to.js";
+import { mergeScopes } from "../flow/scopes.js";
+import { addTransaction, type Transaction } from "../flow/transactions.js";
 import { setRequestAuth } from "./request-auth.js";
-import type { Runtime } from "./runtime.js";
-import { authData, regenerateSession, saveSession, setAuthData } from "./session/session.js";
-import { completeSignIn, refreshUntilFresh } from "./signin.js";
-import { OAuthToken } from "./token.js";
+import type { Runtime } from "../runtime.js";
+import { authData, regenerateSession, saveSession, setAuthData } from "../session/session.js";
+import { completeSignIn, refreshUntilFresh } from "./commit.js";
+import { OAuthToken } from "../oauth/token.js";
 
 /** Options of `req.login(provider, options)`: Flet's `page.login` arguments, camelCase. */
 export interface LoginOptions {

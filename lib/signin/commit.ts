@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import { Authorization } from "./authorization.js";
-import { FletAuthError } from "./errors.js";
-import { notify, type LoginSource } from "./events.js";
-import type { ProviderContext, OAuthProvider } from "./providers/provider.js";
-import type { RefreshCodec } from "./refresh-lock.js";
-import type { Runtime } from "./runtime.js";
-import type { StoredAuthorization } from "./session/data.js";
-import { authData, regenerateSession, saveSession, setAuthData } from "./session/session.js";
-import { OAuthToken } from "./token.js";
+import { FletAuthError } from "../errors.js";
+import { notify, type LoginSource } from "../events.js";
+import type { ProviderContext, OAuthProvider } from "../providers/provider.js";
+import type { RefreshCodec } from "../refresh/lock.js";
+import type { Runtime } from "../runtime.js";
+import type { StoredAuthorization } from "../session/data.js";
+import { authData, regenerateSession, saveSession, setAuthData } from "../session/session.js";
+import { OAuthToken } from "../oauth/token.js";
 import { makeUser, type User } from "./user.js";
 import { setRequestAuth } from "./request-auth.js";
 

@@ -1,5 +1,5 @@
-import type { OAuthProvider } from "./providers/provider.js";
-import type { OAuthToken } from "./token.js";
+import type { OAuthProvider } from "../providers/provider.js";
+import type { OAuthToken } from "../oauth/token.js";
 import type { User } from "./user.js";
 
 /** Refreshes `token` (single flight) and persists the result; supplied by the request context. */
