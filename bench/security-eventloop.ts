@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { setImmediate as yieldToLoop, setTimeout as sleep } from "node:timers/promises";
-import { clearDerivedKeyCache, decrypt, decryptSync, encrypt } from "../lib/crypto/security.js";
+import { clearDerivedKeyCache } from "../lib/crypto/keys.js";
+import { decrypt, decryptSync, encrypt } from "../lib/crypto/security.js";
 import { createSealer, type Sealer } from "../lib/crypto/sealer.js";
 
 const N = 16;

@@ -3,6 +3,7 @@ import type { CompletePageTemplate } from "./pages/complete-page.js";
 import type { Logger } from "./events.js";
 import { defaultRandomBytes, type RandomBytes } from "./flow/state.js";
 import { safeReturnTo } from "./flow/return-to.js";
+import { secretList } from "./crypto/secrets.js";
 import { createOAuthHttp, type OAuthHttp } from "./oauth/http.js";
 import { OAuthProvider } from "./providers/provider.js";
 import { createInProcessRefreshLock, type RefreshLock } from "./refresh/lock.js";
@@ -22,12 +23,11 @@ export interface FletAuthOptions {
   /** Providers by name; the name is the route key (`/login/github`). */
   readonly providers: Readonly<Record<string, OAuthProvider>>;
   /**
-   * Session secret (at least 32 characters), or a list for rotation. Signs the session cookie
-   * when flet-auth mounts express-session itself, and encrypts tokens at rest in the session
-   * store. Not required when the app mounts express-session itself, but then tokens are
-   * encrypted with a per-process key and do not survive a restart.
+   * Session secret (at least 32 characters; `openssl rand -base64 32`), or a list for rotation,
+   * newest first. Required: it signs the session cookie when flet-auth mounts express-session,
+   * and seals tokens at rest in the session store — also when the app mounts its own session.
    */
-  readonly secret?: string | readonly string[];
+  readonly secret: string | readonly string[];
   /** express-session options used when flet-auth mounts the session (e.g. `{ store }`). */
   readonly session?: Readonly<Omit<SessionOptions, "secret">>;
   /** Fetch the user after sign-in. @default true */
@@ -76,7 +76,7 @@ export interface FletAuthOptions {
 /** Validated, defaulted, frozen options. */
 export interface FletAuthConfig {
   readonly providers: ReadonlyMap<string, OAuthProvider>;
-  readonly secrets: readonly string[] | undefined;
+  readonly secrets: readonly string[];
   readonly session: Readonly<Omit<SessionOptions, "secret">>;
   readonly fetchUser: boolean;
   readonly fetchGroups: boolean;
@@ -103,6 +103,7 @@ const KNOWN_OPTIONS = [
   "loginTimeoutSeconds", "http", "refreshLock", "clock", "randomBytes", "logger", "userAgent",
 ] as const;
 
+/** Secrets shorter than this are refused (checklist 32); generate one with `openssl rand -base64 32`. */
 const MIN_SECRET_LENGTH = 32;
 
 /** Validates `options` once, at `fletAuth()` time; every TypeError names the option and the fix. */
@@ -120,7 +121,12 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
     }
   }
   const providers = resolveProviders(options.providers);
-  const secrets = options.secret === undefined ? undefined : secretList("options.secret", options.secret);
+  if (options.secret === undefined) {
+    throw new TypeError(
+      "options.secret is required: it signs the session cookie and seals tokens at rest, even when the app mounts express-session itself; generate one with: openssl rand -base64 32",
+    );
+  }
+  const secrets = secretList("options.secret", options.secret, MIN_SECRET_LENGTH);
   if (options.session !== undefined && (typeof options.session !== "object" || options.session === null)) {
     throw new TypeError("options.session must be an object of express-session options, e.g. { store }");
   }
@@ -157,20 +163,6 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
   });
 }
 
-/** Secrets shorter than this are refused (checklist 32); generate one with `openssl rand -base64 32`. */
-export function secretList(path: string, value: unknown): readonly string[] {
-  const list = typeof value === "string" ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === "string")) {
-    throw new TypeError(`${path} must be a string or a non-empty array of strings (newest first)`);
-  }
-  for (const s of list as string[]) {
-    if (s.length < MIN_SECRET_LENGTH) {
-      throw new TypeError(`${path} must be at least ${MIN_SECRET_LENGTH} characters; generate one with: openssl rand -base64 32`);
-    }
-  }
-  return Object.freeze([...(list as string[])]);
-}
-
 function resolveProviders(value: unknown): ReadonlyMap<string, OAuthProvider> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new TypeError("options.providers must be an object of providers by name, e.g. { github: new GitHubOAuthProvider({ ... }) }");
@@ -198,7 +190,7 @@ function rememberMe(value: RememberMeOptions | undefined): FletAuthConfig["remem
     throw new TypeError("options.rememberMe.cookieName must be a valid cookie name (RFC 6265 token)");
   }
   const maxAgeMs = number("options.rememberMe.maxAge", value.maxAge, 30 * 86_400_000, 60_000, 400 * 86_400_000);
-  return Object.freeze({ secrets: secretList("options.rememberMe.secretKey", value.secretKey), cookieName, maxAgeMs });
+  return Object.freeze({ secrets: secretList("options.rememberMe.secretKey", value.secretKey, MIN_SECRET_LENGTH), cookieName, maxAgeMs });
 }
 
 function defaultReturnTo(value: unknown): string {

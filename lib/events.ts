@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Request, Response } from "express";
+import type { FletAuthError } from "./errors.js";
 import type { Authorization } from "./signin/authorization.js";
 
 /** How a sign-in happened. */
@@ -82,4 +83,24 @@ export function notify<K extends keyof FletAuthEvents>(
       logger.error(`flet-auth: a "${event}" listener threw`, err);
     }
   }
+}
+
+/** Where a `login` event comes from, and the request it belongs to. */
+export interface LoginContext {
+  readonly provider: string;
+  readonly source: LoginSource;
+  readonly req: Request;
+  readonly res: Response;
+}
+
+/**
+ * The one builder of `login` events: a success carries the authorization; a failure carries the
+ * OAuth error (`access_denied`, …) or flet-auth's code, never an empty string (which would read
+ * as success to listeners and to the complete page), and the description or message.
+ */
+export function loginEvent(ctx: LoginContext, outcome: { readonly auth: Authorization } | { readonly error: FletAuthError }): LoginEvent {
+  const base = { name: "login", provider: ctx.provider, source: ctx.source, req: ctx.req, res: ctx.res } as const;
+  if ("auth" in outcome) return { ...base, error: undefined, errorDescription: undefined, auth: outcome.auth };
+  const err = outcome.error;
+  return { ...base, error: err.oauthError || err.code, errorDescription: err.description || err.message, auth: undefined };
 }

@@ -1,17 +1,22 @@
 import { EventEmitter } from "node:events";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { resolveConfig, type FletAuthOptions } from "./config.js";
-import { installRequestMethods } from "./signin/request-methods.js";
 import { hkdfKey } from "./crypto/keys.js";
 import { createSealer } from "./crypto/sealer.js";
 import type { FletAuthEvents } from "./events.js";
-import { handleCallback } from "./routes/callback.js";
-import { handleClientScript, handleLoginRoute, handleLogoutRoute, handleStatus } from "./routes/login.js";
+import { createClaimedStates } from "./flow/claimed-states.js";
+import { createPageRegistry } from "./pages/registry.js";
 import { createRememberMe } from "./remember-me/cookie.js";
 import { restoreRemembered } from "./remember-me/restore.js";
+import { handleCallback } from "./routes/callback.js";
+import { handleClientScript } from "./routes/client-script.js";
+import { handleLoginRoute } from "./routes/login.js";
+import { handleLogoutRoute } from "./routes/logout.js";
+import { handleStatus } from "./routes/status.js";
+import type { Runtime } from "./runtime.js";
+import { ensureSession, lazySessionMiddleware } from "./session/session.js";
+import { installRequestMethods } from "./signin/request-methods.js";
 import { setRequestAuth } from "./signin/request-auth.js";
-import { createPageRegistry, createUsedStates, type Runtime } from "./runtime.js";
-import { createSessionMiddleware, ensureSession } from "./session/session.js";
 
 /** The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter. */
 export interface FletAuthMiddleware extends RequestHandler {
@@ -35,25 +40,17 @@ export interface FletAuthMiddleware extends RequestHandler {
 export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
   const config = resolveConfig(options);
   const emitter = new EventEmitter();
-  // Tokens at rest: keyed by the session secret, or, when the app brings its own session and no
-  // secret, by a per-process random key (tokens then do not survive a restart).
-  const tokenSecrets = config.secrets ?? [Buffer.from(config.randomBytes(32)).toString("base64url")];
   const rt: Runtime = {
     config,
     emitter,
     // The session secret is a machine secret (≥ 32 characters, checked), so HKDF (RFC 5869) is
     // the right derivation: instant, unlike PBKDF2, which stretches human passphrases.
-    tokens: createSealer(tokenSecrets, "session-token", { now: config.clock, derive: hkdfKey }),
+    tokens: createSealer(config.secrets, "session-token", { now: config.clock, derive: hkdfKey }),
     rememberMe: config.rememberMe ? createRememberMe(config.rememberMe, config.clock, config.logger) : undefined,
-    usedStates: createUsedStates(),
+    claimedStates: createClaimedStates(),
     pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
-    ownSession: createSessionMiddleware(config),
+    ownSession: lazySessionMiddleware(config),
   };
-  if (config.secrets === undefined) {
-    config.logger.warn(
-      "flet-auth: no options.secret — tokens in the session are encrypted with a per-process key and sign users out on restart or on another instance. Pass the session secret as options.secret.",
-    );
-  }
   // Derive the key now rather than on the first request.
   void rt.tokens.ready().catch(() => undefined);
   const callbackPaths = new Set([...config.providers.values()].map((p) => p.callbackPath));
@@ -65,8 +62,9 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
       config.logger.error("flet-auth: request failed after the response started", err);
     });
   };
-  // The middleware is the emitter: bind its methods onto the function.
-  for (const method of ["on", "once", "off", "addListener", "removeListener", "removeAllListeners", "listeners", "listenerCount", "emit"] as const) {
+  // The middleware is the emitter's listening side: `emit` stays inside flet-auth, so app code
+  // cannot forge a `login` or `logout` event.
+  for (const method of ["on", "once", "off", "addListener", "removeListener", "removeAllListeners", "listeners", "listenerCount"] as const) {
     Object.defineProperty(handler, method, {
       value: (...args: unknown[]) => {
         const result = (emitter[method] as (...a: unknown[]) => unknown).apply(emitter, args);

@@ -4,9 +4,11 @@
  * Fernet key once, with a salt fixed by its purpose, so seal/open cost microseconds and forged input
  * can never make the server pay for a key derivation. Secrets are a list for rotation (checklist 26).
  */
-import { createHash, pbkdf2 } from "node:crypto";
+import { createHash } from "node:crypto";
+import { assertUnicode } from "../util/unicode.js";
 import { fernetDecrypt, fernetEncrypt, fernetKeyFromBytes, isFernetTokenShaped, type FernetKey } from "./fernet.js";
-import { assertUnicode } from "./security.js";
+import { deriveFernetKey, PBKDF2_ITERATIONS } from "./keys.js";
+import { secretList } from "./secrets.js";
 
 /** Seals strings into Fernet tokens and opens them again. */
 export interface Sealer {
@@ -30,31 +32,15 @@ export interface SealerOptions {
   readonly iterations?: number;
   /** Clock in milliseconds, for Fernet timestamps and TTLs. @default Date.now */
   readonly now?: () => number;
-  /** Key derivation, injectable so tests can count derivations. @default PBKDF2-HMAC-SHA256, 32 bytes */
+  /** Key derivation, injectable so tests can count derivations. @default PBKDF2-HMAC-SHA256, 32 bytes, through the shared key cache */
   readonly derive?: DeriveKey;
 }
 
-const DEFAULT_ITERATIONS = 600_000;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-const pbkdf2Sha256: DeriveKey = (secret, salt, iterations) =>
-  new Promise((resolve, reject) => {
-    pbkdf2(secret, salt, iterations, 32, "sha256", (err, key) => (err ? reject(err) : resolve(key)));
-  });
 
 /** A per-purpose salt: sealers for different purposes never share keys, even with the same secret. */
 function purposeSalt(purpose: string): Buffer {
   return createHash("sha256").update(`flet-auth:${purpose}`, "utf8").digest().subarray(0, 16);
-}
-
-function secretList(secrets: string | readonly string[]): readonly string[] {
-  const list = typeof secrets === "string" ? [secrets] : Array.isArray(secrets) ? [...(secrets as unknown[])] : [];
-  if (list.length === 0) throw new TypeError("secrets must be a non-empty string or a non-empty array of them");
-  list.forEach((secret, i) => {
-    if (typeof secret !== "string" || secret.length === 0) throw new TypeError(`secrets[${i}] must be a non-empty string`);
-    assertUnicode(secret, `secrets[${i}]`);
-  });
-  return list as string[];
 }
 
 /**
@@ -71,14 +57,14 @@ export function createSealer(
   purpose: string,
   options: SealerOptions = {},
 ): Sealer {
-  const list = secretList(secrets);
+  const list = secretList("secrets", secrets, 1);
   if (typeof purpose !== "string" || purpose.length === 0) throw new TypeError("purpose must be a non-empty string");
-  const iterations = options.iterations ?? DEFAULT_ITERATIONS;
+  const iterations = options.iterations ?? PBKDF2_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 1) throw new TypeError("options.iterations must be a positive integer");
   const clock = options.now ?? Date.now;
-  const derive = options.derive ?? pbkdf2Sha256;
+  const derive = options.derive;
   if (typeof clock !== "function") throw new TypeError("options.now must be a function returning milliseconds");
-  if (typeof derive !== "function") throw new TypeError("options.derive must be a function");
+  if (derive !== undefined && typeof derive !== "function") throw new TypeError("options.derive must be a function");
   const salt = purposeSalt(purpose);
 
   // One slot per secret: the derived key once known, else the single in-flight derivation.
@@ -92,8 +78,8 @@ export function createSealer(
     if (inFlight === undefined) {
       const secret = list[i] as string;
       inFlight = Promise.resolve()
-        .then(() => derive(secret, salt, iterations))
-        .then((raw) => (keys[i] = fernetKeyFromBytes(raw)))
+        .then(async () => (derive ? fernetKeyFromBytes(await derive(secret, salt, iterations)) : deriveFernetKey(secret, salt, iterations)))
+        .then((key) => (keys[i] = key))
         // A failed derivation is not memoised: the next call tries again.
         .finally(() => (pending[i] = undefined));
       pending[i] = inFlight;

@@ -7,17 +7,18 @@
  * async variants, and derived keys are cached per (secret, salt, iterations), so decrypting the same
  * saved blob again costs microseconds instead of ~0.3 s of CPU.
  */
-import { createHash, pbkdf2, pbkdf2Sync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { FletAuthError } from "../errors.js";
 import {
   decodeBase64Url,
   encodeBase64UrlPadded,
   fernetDecrypt,
   fernetEncrypt,
-  fernetKeyFromBytes,
   isFernetTokenShaped,
   type FernetKey,
 } from "./fernet.js";
+import { assertUnicode } from "../util/unicode.js";
+import { deriveFernetKey, deriveFernetKeySync, PBKDF2_ITERATIONS } from "./keys.js";
 
 /** Options of {@link decrypt} and {@link decryptSync}. */
 export interface SecurityOptions {
@@ -39,113 +40,16 @@ export interface EncryptOptions extends SecurityOptions {
   readonly now?: number;
 }
 
-// Flet >= 0.27.5 (commit 95ee0b355); behaviour doc §8 "Iteration history".
-const DEFAULT_ITERATIONS = 600_000;
 const SALT_LEN = 16;
-const KEY_LEN = 32;
-const CACHE_LIMIT = 256;
 
 // fatal: Python's .decode("utf-8") raises on invalid bytes. ignoreBOM: Python keeps a leading U+FEFF.
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * Bounded LRU of derived keys. Entries are keyed by sha256(secret) || salt || iterations, never by the
- * secret itself; a pending derivation is stored as its promise so concurrent callers share it.
- */
-class DerivedKeyCache {
-  readonly #entries = new Map<string, FernetKey | Promise<FernetKey>>();
-
-  get(id: string): FernetKey | Promise<FernetKey> | undefined {
-    const entry = this.#entries.get(id);
-    if (entry !== undefined) {
-      // Map keeps insertion order: re-inserting marks the entry most recently used.
-      this.#entries.delete(id);
-      this.#entries.set(id, entry);
-    }
-    return entry;
-  }
-
-  set(id: string, entry: FernetKey | Promise<FernetKey>): void {
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
-    if (this.#entries.size > CACHE_LIMIT) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
-  }
-
-  /** Replaces or drops `id` only if it still holds `expected` (another caller may have moved on). */
-  settle(id: string, expected: Promise<FernetKey>, next: FernetKey | undefined): void {
-    if (this.#entries.get(id) !== expected) return;
-    if (next === undefined) this.#entries.delete(id);
-    else this.#entries.set(id, next);
-  }
-
-  clear(): void {
-    this.#entries.clear();
-  }
-}
-
-const cache = new DerivedKeyCache();
-
-/** Empties the derived-key cache. Internal: for tests and benchmarks that must pay for PBKDF2. */
-export function clearDerivedKeyCache(): void {
-  cache.clear();
-}
-
-function cacheId(password: Buffer, salt: Uint8Array, iterations: number): string {
-  const counter = Buffer.alloc(4);
-  counter.writeUInt32BE(iterations);
-  return createHash("sha256").update(password).digest("base64") + Buffer.concat([salt, counter]).toString("base64");
-}
-
-/** Flet's key: PBKDF2-HMAC-SHA256(utf8(secret), salt, iterations, 32), memoised. Async: libuv thread pool. */
-export async function deriveFernetKey(secretKey: string, salt: Uint8Array, iterations: number): Promise<FernetKey> {
-  const password = Buffer.from(secretKey, "utf8");
-  const id = cacheId(password, salt, iterations);
-  const hit = cache.get(id);
-  if (hit !== undefined) return hit;
-  const pending = new Promise<FernetKey>((resolve, reject) => {
-    pbkdf2(password, salt, iterations, KEY_LEN, "sha256", (err, derived) => {
-      if (err) reject(err);
-      else resolve(fernetKeyFromBytes(derived));
-    });
-  });
-  cache.set(id, pending);
-  try {
-    const key = await pending;
-    cache.settle(id, pending, key);
-    return key;
-  } catch (err) {
-    cache.settle(id, pending, undefined);
-    throw err;
-  }
-}
-
-/** Blocking variant of {@link deriveFernetKey}; shares its cache. */
-export function deriveFernetKeySync(secretKey: string, salt: Uint8Array, iterations: number): FernetKey {
-  const password = Buffer.from(secretKey, "utf8");
-  const id = cacheId(password, salt, iterations);
-  const hit = cache.get(id);
-  if (hit !== undefined && !(hit instanceof Promise)) return hit;
-  const key = fernetKeyFromBytes(pbkdf2Sync(password, salt, iterations, KEY_LEN, "sha256"));
-  cache.set(id, key);
-  return key;
-}
-
-/** Throws a TypeError naming `name` unless `value` is a string that UTF-8 can encode faithfully. */
-export function assertUnicode(value: unknown, name: string): asserts value is string {
-  if (typeof value !== "string") throw new TypeError(`${name} must be a string`);
-  // Python's str.encode("utf-8") raises here; Buffer.from would silently write U+FFFD instead.
-  if (LONE_SURROGATE.test(value)) throw new TypeError(`${name} must be valid Unicode (it has a lone surrogate)`);
-}
 
 function resolveIterations(options: SecurityOptions | undefined): number {
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new TypeError("options must be an object");
   }
-  const iterations = options?.iterations ?? DEFAULT_ITERATIONS;
+  const iterations = options?.iterations ?? PBKDF2_ITERATIONS;
   // node's pbkdf2 takes a 32-bit signed count.
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > 0x7fffffff) {
     throw new TypeError("options.iterations must be a positive integer");

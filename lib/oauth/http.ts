@@ -18,7 +18,8 @@ import axios, { type AxiosInstance } from "axios";
 import createDebug from "debug";
 import { AuthorizationCode } from "simple-oauth2";
 import { FletAuthError, type FletAuthErrorCode } from "../errors.js";
-import { isRecord } from "./token.js";
+import { isRecord } from "../util/records.js";
+import { safeError } from "../util/safe-error.js";
 
 /** A JSON document fetched from a provider's API. */
 export interface JsonResponse {
@@ -145,10 +146,10 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
       } catch (err) {
         const code = axios.isAxiosError(err) ? err.code : undefined;
         if (code === "ECONNABORTED" || code === "ETIMEDOUT") {
-          throw new FletAuthError("provider_timeout", `The provider did not answer ${redact(url)} within ${timeoutMs} ms.`, { cause: sanitize(err) });
+          throw new FletAuthError("provider_timeout", `The provider did not answer ${redact(url)} within ${timeoutMs} ms.`, { cause: safeError(err) });
         }
-        // sanitize(): an AxiosError carries the request headers, Authorization: Bearer included.
-        throw new FletAuthError("user_fetch_failed", `Could not reach ${redact(url)}.`, { cause: sanitize(err) });
+        // safeError(): an AxiosError carries the request headers, Authorization: Bearer included.
+        throw new FletAuthError("user_fetch_failed", `Could not reach ${redact(url)}.`, { cause: safeError(err) });
       }
       const responseHeaders = flattenHeaders(res.headers as Record<string, unknown>);
       if (res.status < 200 || res.status > 299) {
@@ -250,24 +251,19 @@ function toFletError(err: unknown, code: FletAuthErrorCode, what: string): FletA
   if (isBoom(err)) {
     const status = err.output?.statusCode ?? 502;
     if (err.message === "Client request timeout" || status === 504 || status === 408) {
-      return new FletAuthError("provider_timeout", `${what}: the provider did not answer in time.`, { cause: sanitize(err) });
+      return new FletAuthError("provider_timeout", `${what}: the provider did not answer in time.`, { cause: safeError(err) });
     }
     if (err.data?.isResponseError) {
       const body = parseBody(err.data.payload);
       if (typeof body["error"] === "string") return oauthError(body, code, status);
       return new FletAuthError(code, `${what}: the provider answered HTTP ${status}.`, { status: status === 401 && code === "refresh_failed" ? 401 : 502 });
     }
-    return new FletAuthError(code, `${what}: ${err.message}.`, { status: 502, cause: sanitize(err) });
+    return new FletAuthError(code, `${what}: ${err.message}.`, { status: 502, cause: safeError(err) });
   }
   if (err instanceof Error && /Invalid options provided to simple-oauth2/.test(err.message)) {
     return new FletAuthError(code, `${what}: invalid client configuration.`, { status: 500 });
   }
-  return new FletAuthError(code, `${what}.`, { status: 502, cause: sanitize(err) });
-}
-
-/** Keeps an error's message, drops request/response objects that hold the payload (and secrets). */
-function sanitize(err: unknown): Error {
-  return new Error(err instanceof Error ? err.message : String(err));
+  return new FletAuthError(code, `${what}.`, { status: 502, cause: safeError(err) });
 }
 
 function flattenHeaders(headers: Record<string, unknown>): Record<string, string> {

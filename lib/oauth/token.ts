@@ -1,4 +1,5 @@
 import { FletAuthError } from "../errors.js";
+import { isRecord } from "../util/records.js";
 
 /** The fields of an {@link OAuthToken}, camelCase of Flet's. */
 export interface OAuthTokenFields {
@@ -16,6 +17,8 @@ export interface OAuthTokenFields {
  * An OAuth 2.0 token, immutable. `toJson()` writes Flet's exact JSON and `OAuthToken.fromJson()`
  * reads any token Flet or flet-auth wrote, so saved tokens move between a Flet app and this one.
  */
+const REDACTED = "[redacted]";
+
 export class OAuthToken implements OAuthTokenFields {
   readonly accessToken: string;
   readonly scope: readonly string[] | undefined;
@@ -115,9 +118,16 @@ export class OAuthToken implements OAuthTokenFields {
     return asciiOnly(JSON.stringify(ordered));
   }
 
-  /** `JSON.stringify(token)` gives the same object `toJson()` writes. */
+  /**
+   * What `JSON.stringify(token)`, `res.json()` and structured loggers write: the token's shape with
+   * both secrets redacted, so a logged or echoed token leaks nothing. To save a token, use
+   * {@link OAuthToken.toJson} (Flet's exact format, secrets included) and encrypt it.
+   */
   toJSON(): Record<string, unknown> {
-    return JSON.parse(this.toJson()) as Record<string, unknown>;
+    const view = JSON.parse(this.toJson()) as Record<string, unknown>;
+    delete view["access_token"];
+    delete view["refresh_token"];
+    return { ...view, accessToken: REDACTED, ...(this.refreshToken !== undefined ? { refreshToken: REDACTED } : {}) };
   }
 }
 
@@ -162,9 +172,4 @@ function nonEmptyString(value: unknown): string | undefined {
 
 function isString(value: unknown): value is string {
   return typeof value === "string";
-}
-
-/** A plain JSON object. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

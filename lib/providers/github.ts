@@ -1,5 +1,5 @@
 import { FletAuthError } from "../errors.js";
-import { isRecord } from "../oauth/token.js";
+import { isRecord } from "../util/records.js";
 import { makeUser, type Group, type User } from "../signin/user.js";
 import { OAuthProvider, type ProviderContext, type UserProfile } from "./provider.js";
 

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { FletAuthError } from "../errors.js";
+import { safeError } from "../util/safe-error.js";
 import { createInProcessRefreshLock, type RefreshCodec, type RefreshLock } from "./lock.js";
 
 /**
@@ -174,22 +175,8 @@ async function redis<R>(command: string, call: () => Promise<R>): Promise<R> {
   try {
     return await call();
   } catch (err) {
-    throw new FletAuthError("refresh_failed", `The refresh lock's Redis ${command} failed.`, { status: 503, cause: sanitize(err) });
+    throw new FletAuthError("refresh_failed", `The refresh lock's Redis ${command} failed.`, { status: 503, cause: safeError(err) });
   }
-}
-
-/**
- * A plain Error with the name and message only: client errors may carry the command's arguments
- * or a connection URL with a password, and a cause may end up in logs.
- */
-function sanitize(err: unknown): Error {
-  const name = err instanceof Error ? err.name : "Error";
-  const message = (err instanceof Error ? err.message : String(err))
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi, "$1***@")
-    .slice(0, 300);
-  const clean = new Error(message);
-  clean.name = name;
-  return clean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

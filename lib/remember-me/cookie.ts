@@ -2,7 +2,8 @@ import type { Request, Response } from "express";
 import type { FletAuthConfig } from "../config.js";
 import { createSealer, type Sealer } from "../crypto/sealer.js";
 import type { Logger } from "../events.js";
-import { isRecord, OAuthToken } from "../oauth/token.js";
+import { OAuthToken } from "../oauth/token.js";
+import { isRecord } from "../util/records.js";
 
 /** What the remember-me cookie holds (sealed): enough to sign the browser in again. */
 export interface RememberedLogin {

@@ -1,8 +1,9 @@
 import type { Request, Response } from "express";
 import { FletAuthError } from "../errors.js";
-import { notify } from "../events.js";
+import { loginEvent, notify } from "../events.js";
 import type { Runtime } from "../runtime.js";
-import { completeSignIn, refreshUntilFresh } from "../signin/commit.js";
+import { refreshUntilFresh } from "../refresh/engine.js";
+import { completeSignIn } from "../signin/commit.js";
 import { OAuthToken } from "../oauth/token.js";
 
 /**
@@ -37,15 +38,6 @@ export async function restoreRemembered(rt: Runtime, req: Request, res: Response
   } catch (err) {
     const e = err instanceof FletAuthError ? err : new FletAuthError("user_fetch_failed", "Restoring the remembered sign-in failed.", { cause: err });
     if (e.status < 500) remember.clear(req, res);
-    notify(rt.emitter, rt.config.logger, "login", {
-      name: "login",
-      error: e.oauthError ?? e.code,
-      errorDescription: e.description ?? e.message,
-      provider: saved.provider,
-      auth: undefined,
-      source: "rememberMe",
-      req,
-      res,
-    });
+    notify(rt.emitter, rt.config.logger, "login", loginEvent({ provider: saved.provider, source: "rememberMe", req, res }, { error: e }));
   }
 }

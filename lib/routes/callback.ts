@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from "express";
 import type { CompletePageTemplate } from "../pages/complete-page.js";
 import { FletAuthError } from "../errors.js";
-import { notify } from "../events.js";
+import { loginEvent, notify } from "../events.js";
 import { safeReturnTo } from "../flow/return-to.js";
 import { stateKey, takeTransaction, type Transaction } from "../flow/transactions.js";
 import type { Runtime } from "../runtime.js";
@@ -33,7 +33,7 @@ export async function handleCallback(rt: Runtime, req: Request, res: Response, n
   const tx = taken.tx;
   // Concurrent callbacks with one state each read their own copy of the session, so the session
   // alone cannot make the state single-use: claim it here, before the first await (checklist 10).
-  if (!rt.usedStates.claim(stateKey(state ?? ""), now + rt.config.loginTimeoutMs, now)) {
+  if (!rt.claimedStates.claim(stateKey(state ?? ""), now + rt.config.loginTimeoutMs, now)) {
     return fail(rt, req, res, tx, new FletAuthError("invalid_state", "This sign-in link was already used; please start again."));
   }
   const provider = rt.config.providers.get(tx.provider);
@@ -99,19 +99,9 @@ function template(rt: Runtime, tx: Transaction): CompletePageTemplate | undefine
 
 function fail(rt: Runtime, req: Request, res: Response, tx: Transaction | undefined, err: FletAuthError): void {
   const provider = tx?.provider ?? "";
-  // Never empty: an empty error would read as success to listeners and to the page.
-  const error = err.oauthError || err.code;
-  const errorDescription = err.description || err.message;
-  notify(rt.emitter, rt.config.logger, "login", {
-    name: "login",
-    error,
-    errorDescription,
-    provider,
-    auth: undefined,
-    source: "callback",
-    req,
-    res,
-  });
+  const event = loginEvent({ provider, source: "callback", req, res }, { error: err });
+  notify(rt.emitter, rt.config.logger, "login", event);
+  const { error, errorDescription } = event;
   const returnTo = safeReturnTo(tx?.returnTo) ?? rt.config.defaultReturnTo;
   const page = tx ? template(rt, tx) : rt.config.completePageHtml;
   sendCompletePage(rt, res, page, { provider, error, errorDescription, returnTo }, err.status);

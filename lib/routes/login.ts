@@ -1,9 +1,5 @@
-import type { NextFunction, Request, Response } from "express";
-import { FletAuthError } from "../errors.js";
-import { safeReturnTo } from "../flow/return-to.js";
-import type { Runtime } from "../runtime.js";
-import { BROWSER_HELPER } from "../client/helper.js";
-import { noStore, queryFlag, queryParam } from "./respond.js";
+import type { Request } from "express";
+import { queryFlag, queryParam } from "./respond.js";
 
 /** `GET <loginPath>/:provider?returnTo=/x&remember=1&popup=1`. */
 export async function handleLoginRoute(req: Request, name: string): Promise<void> {
@@ -14,61 +10,4 @@ export async function handleLoginRoute(req: Request, name: string): Promise<void
     // The browser helper's popup wants the complete page, which tells the opener and closes.
     ...(queryFlag(req, "popup") ? { redirectToPage: false } : {}),
   });
-}
-
-/**
- * `POST <logoutPath>` and `GET <logoutPath>`. A cross-site request cannot sign users out
- * (checklist 25): browsers label it with `Sec-Fetch-Site: cross-site`, and a POST's Origin
- * must be this host.
- */
-export async function handleLogoutRoute(rt: Runtime, req: Request, res: Response, next: NextFunction): Promise<void> {
-  if (isCrossSite(req)) {
-    return next(new FletAuthError("cross_site_request", "Sign-out must come from this site."));
-  }
-  await req.logout(queryParam(req, "provider"));
-  noStore(res);
-  const wantsJson = req.accepts(["html", "json"]) === "json";
-  if (wantsJson) {
-    res.status(200).json({ signedIn: req.auth !== undefined });
-    return;
-  }
-  const body = req.body as Record<string, unknown> | undefined;
-  const fromBody = typeof body?.["returnTo"] === "string" ? body["returnTo"] : undefined;
-  res.redirect(303, safeReturnTo(queryParam(req, "returnTo") ?? fromBody) ?? rt.config.defaultReturnTo);
-}
-
-function isCrossSite(req: Request): boolean {
-  // Fetch Metadata is set by the browser and cannot be forged by a page. "same-origin" wins
-  // even with `Origin: null`, which Chromium sends for a same-origin form POST from a page
-  // served with `Referrer-Policy: no-referrer` (helmet's default, and ours).
-  const site = req.get("sec-fetch-site");
-  if (site === "same-origin" || site === "none") return false;
-  if (site === "cross-site" || site === "same-site") return true;
-  const origin = req.get("origin");
-  if (req.method === "POST" && origin !== undefined && origin !== "null") {
-    try {
-      return new URL(origin).host !== req.get("host");
-    } catch {
-      return true;
-    }
-  }
-  return req.method === "POST" && origin === "null";
-}
-
-/** `GET <assetsPath>/status`: signed-in state for the page's JavaScript — user fields, never tokens (checklist 30). */
-export function handleStatus(req: Request, res: Response): void {
-  noStore(res);
-  res.json({
-    signedIn: req.auth !== undefined,
-    provider: req.auth?.provider ?? null,
-    user: req.auth?.user ?? null,
-    providers: Object.keys(req.authorizations),
-  });
-}
-
-/** `GET <assetsPath>/client.js`: the popup helper (see docs/browser.md). */
-export function handleClientScript(res: Response): void {
-  res.set("Cache-Control", "public, max-age=3600");
-  res.set("X-Content-Type-Options", "nosniff");
-  res.type("application/javascript").send(BROWSER_HELPER);
 }

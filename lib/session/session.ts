@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from "express";
 import session, { type Session, type SessionData } from "express-session";
 import { FletAuthError } from "../errors.js";
+import { isRecord } from "../util/records.js";
 import type { FletAuthSessionData } from "./data.js";
 import type { FletAuthConfig } from "../config.js";
 
@@ -13,8 +14,7 @@ export type LiveSession = Session & Partial<SessionData>;
  * `trust proxy`), rolling off, nothing saved for anonymous visitors. express-session itself warns
  * once when its MemoryStore runs with NODE_ENV=production.
  */
-export function createSessionMiddleware(config: FletAuthConfig): RequestHandler | undefined {
-  if (config.secrets === undefined) return undefined;
+export function createSessionMiddleware(config: FletAuthConfig): RequestHandler {
   const { cookie, ...rest } = config.session;
   return session({
     name: "flet-auth.sid",
@@ -26,9 +26,19 @@ export function createSessionMiddleware(config: FletAuthConfig): RequestHandler 
   });
 }
 
-/** Runs the app's session if present, else ours; fails clearly when there is neither. */
-export async function ensureSession(req: Request, res: Response, own: RequestHandler | undefined): Promise<LiveSession> {
-  if (req.session === undefined && own !== undefined) {
+/**
+ * flet-auth's express-session, created on the first request that finds no session of the app's:
+ * an app that mounts its own session never gets a second one (nor its MemoryStore warning).
+ */
+export function lazySessionMiddleware(config: FletAuthConfig): () => RequestHandler {
+  let own: RequestHandler | undefined;
+  return () => (own ??= createSessionMiddleware(config));
+}
+
+/** Runs the app's session if present, else ours; fails clearly when the store does not answer. */
+export async function ensureSession(req: Request, res: Response, ownSession: () => RequestHandler): Promise<LiveSession> {
+  if (req.session === undefined) {
+    const own = ownSession();
     await new Promise<void>((resolve, reject) => {
       void own(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
     });
@@ -36,7 +46,7 @@ export async function ensureSession(req: Request, res: Response, own: RequestHan
   if (req.session === undefined) {
     throw new FletAuthError(
       "session_unavailable",
-      "flet-auth needs a session: pass fletAuth({ secret }) or mount express-session before fletAuth (check the session store is reachable).",
+      "flet-auth needs a session: the session store did not answer (check that it is reachable).",
     );
   }
   return req.session;
@@ -49,11 +59,11 @@ export async function ensureSession(req: Request, res: Response, own: RequestHan
  */
 export function authData(req: Request): FletAuthSessionData {
   const raw: unknown = req.session?.fletAuth;
-  if (!isObject(raw)) return {};
-  const auths = isObject(raw["auths"])
+  if (!isRecord(raw)) return {};
+  const auths = isRecord(raw["auths"])
     ? Object.fromEntries(Object.entries(raw["auths"]).filter(([, a]) => isStoredAuthorization(a)))
     : undefined;
-  const tx = isObject(raw["tx"]) ? Object.fromEntries(Object.entries(raw["tx"]).filter(([, t]) => isTransaction(t))) : undefined;
+  const tx = isRecord(raw["tx"]) ? Object.fromEntries(Object.entries(raw["tx"]).filter(([, t]) => isTransaction(t))) : undefined;
   return {
     ...(auths ? { auths: auths as FletAuthSessionData["auths"] } : {}),
     ...(tx ? { tx: tx as FletAuthSessionData["tx"] } : {}),
@@ -61,24 +71,20 @@ export function authData(req: Request): FletAuthSessionData {
   };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function isStoredAuthorization(value: unknown): boolean {
   return (
-    isObject(value) &&
+    isRecord(value) &&
     typeof value["token"] === "string" &&
     typeof value["fetchUser"] === "boolean" &&
     typeof value["fetchGroups"] === "boolean" &&
     Array.isArray(value["scope"]) &&
-    (value["user"] === undefined || value["user"] === null || (isObject(value["user"]) && typeof value["user"]["id"] === "string"))
+    (value["user"] === undefined || value["user"] === null || (isRecord(value["user"]) && typeof value["user"]["id"] === "string"))
   );
 }
 
 function isTransaction(value: unknown): boolean {
   return (
-    isObject(value) &&
+    isRecord(value) &&
     typeof value["provider"] === "string" &&
     typeof value["verifier"] === "string" &&
     typeof value["createdAt"] === "number" &&

@@ -19,6 +19,12 @@ export interface AuthorizationInit {
   readonly refresher: TokenRefresher;
 }
 
+// Module-private: the constructor and the token update are reachable from flet-auth's modules only
+// (through the functions below, which lib/index.ts does not export), not from app code.
+const CONSTRUCTING = Symbol("flet-auth:Authorization");
+let construct: (init: AuthorizationInit) => Authorization;
+let replaceToken: (auth: Authorization, token: OAuthToken) => void;
+
 /**
  * One signed-in provider of the session (Flet's `page.auth`): `req.auth`, or one entry of
  * `req.authorizations`.
@@ -40,8 +46,9 @@ export class Authorization {
   readonly #clock: () => number;
   readonly #refresher: TokenRefresher;
 
-  /** @internal Built by flet-auth from the session; apps receive instances, they do not construct them. */
-  constructor(init: AuthorizationInit) {
+  /** Built by flet-auth from the session; apps receive instances, they do not construct them. */
+  private constructor(key: symbol, init: AuthorizationInit) {
+    if (key !== CONSTRUCTING) throw new TypeError("Authorization objects come from flet-auth (req.auth, req.authorizations); apps do not construct them");
     this.provider = init.provider;
     this.oauthProvider = init.oauthProvider;
     this.user = init.user;
@@ -81,13 +88,25 @@ export class Authorization {
     return this.#token;
   }
 
-  /** @internal Replaces the token after a refresh done on behalf of another request. */
-  updateToken(token: OAuthToken): void {
-    this.#token = token;
+  static {
+    construct = (init) => new Authorization(CONSTRUCTING, init);
+    replaceToken = (auth, token) => {
+      auth.#token = token;
+    };
   }
 
   /** A JSON view without secrets (no tokens): safe to log or to send to the browser. */
   toJSON(): { provider: string; user: User | undefined; scope: readonly string[] } {
     return { provider: this.provider, user: this.user, scope: this.scope };
   }
+}
+
+/** Creates an {@link Authorization} (flet-auth internal). */
+export function createAuthorization(init: AuthorizationInit): Authorization {
+  return construct(init);
+}
+
+/** Replaces an authorization's token after a refresh done on behalf of another request (flet-auth internal). */
+export function updateAuthorizationToken(auth: Authorization, token: OAuthToken): void {
+  replaceToken(auth, token);
 }

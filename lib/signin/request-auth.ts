@@ -1,9 +1,12 @@
 import type { Request, Response } from "express";
-import type { Authorization } from "./authorization.js";
-import type { Runtime } from "../runtime.js";
-import { authData, setAuthData } from "../session/session.js";
-import { buildAuthorization } from "./commit.js";
+import { FletAuthError } from "../errors.js";
 import { OAuthToken } from "../oauth/token.js";
+import { refreshStored } from "../refresh/engine.js";
+import type { Runtime } from "../runtime.js";
+import type { StoredAuthorization } from "../session/data.js";
+import { authData, setAuthData } from "../session/session.js";
+import { createAuthorization, type Authorization } from "./authorization.js";
+import { currentProvider } from "./current.js";
 
 /**
  * Sets `req.authorizations` and `req.auth` from the session. A stored token that does not
@@ -36,8 +39,33 @@ export async function setRequestAuth(rt: Runtime, req: Request, res: Response): 
     const keepCurrent = data.current !== undefined && (data.current in all || !rt.config.providers.has(data.current));
     setAuthData(req, { ...data, auths, current: keepCurrent ? data.current : undefined });
   }
-  const names = Object.keys(all);
-  const current = data.current !== undefined && data.current in all ? data.current : names[names.length - 1];
+  const current = currentProvider(data.current, Object.keys(all));
   req.authorizations = Object.freeze(all);
   req.auth = current === undefined ? undefined : all[current];
 }
+
+/** An {@link Authorization} for a stored entry, whose `getToken()` refreshes through the runtime. */
+export function buildAuthorization(
+  rt: Runtime,
+  req: Request,
+  res: Response,
+  name: string,
+  stored: StoredAuthorization,
+  token: OAuthToken,
+): Authorization {
+  const oauthProvider = rt.config.providers.get(name);
+  if (!oauthProvider) throw new FletAuthError("unknown_provider", `Unknown provider "${name}".`);
+  return createAuthorization({
+    provider: name,
+    oauthProvider,
+    token,
+    user: stored.user,
+    fetchUser: stored.fetchUser,
+    fetchGroups: stored.fetchGroups,
+    scope: stored.scope,
+    refreshMarginSeconds: rt.config.refreshMarginSeconds,
+    clock: rt.config.clock,
+    refresher: (auth, current) => refreshStored(rt, req, res, auth, current),
+  });
+}
+

@@ -12,7 +12,9 @@ import { addTransaction, type Transaction } from "../flow/transactions.js";
 import { setRequestAuth } from "./request-auth.js";
 import type { Runtime } from "../runtime.js";
 import { authData, regenerateSession, saveSession, setAuthData } from "../session/session.js";
-import { completeSignIn, refreshUntilFresh } from "./commit.js";
+import { refreshUntilFresh } from "../refresh/engine.js";
+import { completeSignIn } from "./commit.js";
+import { currentProvider } from "./current.js";
 import { OAuthToken } from "../oauth/token.js";
 
 /** Options of `req.login(provider, options)`: Flet's `page.login` arguments, camelCase. */
@@ -134,7 +136,10 @@ async function logout(rt: Runtime, req: Request, res: Response, name?: string): 
   const before = { ...(req.authorizations ?? {}) };
   const data = authData(req);
   const auths = { ...data.auths };
-  const removed = name === undefined ? Object.keys(auths) : name in auths ? [name] : [];
+  // Only this instance's providers (another fletAuth() instance keeps its own sign-ins), and own
+  // keys only: a name from a request ("constructor", "__proto__") never reaches the prototype.
+  const ours = (n: string): boolean => rt.config.providers.has(n) && Object.hasOwn(auths, n);
+  const removed = name === undefined ? Object.keys(auths).filter(ours) : ours(name) ? [name] : [];
   for (const n of removed) delete auths[n];
   const rest = Object.keys(auths);
   if (rt.rememberMe && rt.rememberMe.present(req)) {
@@ -148,7 +153,7 @@ async function logout(rt: Runtime, req: Request, res: Response, name?: string): 
     // (checklist 21), as passport's logout does.
     await regenerateSession(req);
   } else {
-    setAuthData(req, { ...data, auths, current: data.current !== undefined && data.current in auths ? data.current : rest[rest.length - 1] });
+    setAuthData(req, { ...data, auths, current: currentProvider(data.current, rest) });
   }
   await saveSession(req);
   await announce(rt, req, res, removed, before);

@@ -47,7 +47,10 @@ export function standardProvider(fake: FakeProvider, overrides: Partial<Construc
 }
 
 /** An app with fletAuth and a few routes that show what the request sees. */
-export function buildApp(create: ExpressFactory, options: FletAuthOptions): { app: Express; auth: FletAuthMiddleware } {
+/** fletAuth options for tests: `secret` defaults to {@link SECRET}. */
+export type TestAuthOptions = Omit<FletAuthOptions, "secret"> & { readonly secret?: FletAuthOptions["secret"] };
+
+export function buildApp(create: ExpressFactory, options: TestAuthOptions): { app: Express; auth: FletAuthMiddleware } {
   const app = create();
   const auth = fletAuth({ secret: SECRET, ...options });
   app.use(auth);

@@ -57,12 +57,12 @@ export interface ErrorBody {
  */
 export function buildSecurityApp(
   create: ExpressFactory,
-  options: FletAuthOptions,
+  options: Omit<FletAuthOptions, "secret"> & { readonly secret?: FletAuthOptions["secret"] },
   hooks: SecurityAppOptions = {},
 ): { app: Express; auth: FletAuthMiddleware; errors: unknown[] } {
   const app = create();
   hooks.before?.(app);
-  const auth = fletAuth(hooks.raw ? options : { secret: SECURITY_SECRET, ...options });
+  const auth = fletAuth(hooks.raw ? (options as FletAuthOptions) : { secret: SECURITY_SECRET, ...options });
   app.use(auth);
   hooks.after?.(app, auth);
   app.get("/me", (req: Request, res: Response) => {

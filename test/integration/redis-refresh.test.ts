@@ -10,8 +10,8 @@ import { RedisStore } from "connect-redis";
 import type { Express } from "express";
 import request from "supertest";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createRedisRefreshLock, type FletAuthOptions } from "../../lib/index.js";
-import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory } from "../helpers/apps.js";
+import { createRedisRefreshLock } from "../../lib/index.js";
+import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory, type TestAuthOptions } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
 import { findRedisServerOrWarn, useRedisServer } from "../helpers/redis-server.js";
 import {
@@ -60,7 +60,7 @@ describe.skipIf(REDIS_BINARY === undefined)("refresh across two app instances sh
     /** One "process": its own Redis client, store, fletAuth() (same secret) and refresh lock. */
     async function instance(factory: ExpressFactory, lock: "redis" | "in-process"): Promise<Instance> {
       const client = await redis.client();
-      const options: FletAuthOptions = {
+      const options: TestAuthOptions = {
         providers: { demo: standardProvider(fake) },
         session: { store: new RedisStore({ client, prefix: sessionPrefix }) },
         clock: clock.fn,

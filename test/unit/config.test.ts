@@ -262,41 +262,36 @@ describe.each(EXPRESS)("misuse and missing session through Express ($name)", ({ 
     expect(errors[0]!.message).toMatch(/app\.use\(fletAuth\(/);
   });
 
-  it("no secret and no app session: next(err) with session_unavailable (500) and how to fix it", async () => {
-    const { app, errors } = appWithErrors((a) => a.use(fletAuth({ providers: { demo: provider() } })));
-    const res = await request(app).get("/login/demo");
-    expect(res.status).toBe(500);
-    expect(res.body.code).toBe("session_unavailable");
-    expect(errors).toHaveLength(1);
-    expect(errors[0]!.code).toBe("session_unavailable");
-    expect(errors[0]!.status).toBe(500);
-    expect(errors[0]!.message).toMatch(/secret/);
-    expect(errors[0]!.message).toMatch(/express-session/);
+  it("no secret: a TypeError at fletAuth() time that says how to make one — also when the app has its own session (SPEC §1b)", () => {
+    const err = expectOptionError(() => fletAuth({ providers: { demo: provider() } } as unknown as FletAuthOptions), "secret");
+    expect(err.message).toMatch(/required/);
+    expect(err.message).toContain("openssl rand -base64 32");
+    expect(err.message).not.toMatch(/\.\.$/);
   });
 
-  it("no secret but the app mounted express-session first: works (control)", async () => {
+  it("the app mounted express-session first: fletAuth uses it (control)", async () => {
     const { app, errors } = appWithErrors((a) => {
       a.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
-      a.use(fletAuth({ providers: { demo: provider() } }));
+      a.use(fletAuth({ providers: { demo: provider() }, secret: SECRET }));
     });
     const res = await request(app).get("/login/demo");
     expect(res.status).toBe(302);
     expect(errors).toEqual([]);
   });
 
-  it("the MemoryStore production warning is printed once per flet-auth-mounted session, not per request", async () => {
+  it("the MemoryStore production warning is printed once per flet-auth-mounted session (on its first request), not per request", async () => {
     expect(process.env["NODE_ENV"]).toBe("production");
     const memoryWarnings = () => warn.mock.calls.filter((args) => /MemoryStore/.test(String(args[0]))).length;
     const auth = fletAuth({ providers: { demo: provider() }, secret: SECRET });
-    expect(memoryWarnings()).toBe(1);
     const { app } = appWithErrors((a) => a.use(auth));
+    expect((await request(app).get("/login/demo")).status).toBe(302);
+    expect(memoryWarnings()).toBe(1);
     for (let i = 0; i < 3; i += 1) expect((await request(app).get("/login/demo")).status).toBe(302);
     expect(memoryWarnings()).toBe(1);
   });
 
-  it("no MemoryStore warning when the app brings its own session or a real store", () => {
+  it("no MemoryStore warning when the app brings its own session or a real store", async () => {
     const memoryWarnings = () => warn.mock.calls.filter((args) => /MemoryStore/.test(String(args[0]))).length;
-    fletAuth({ providers: { demo: provider() } });
     class OtherStore extends session.Store {
       override get(_sid: string, cb: (err: unknown, s?: session.SessionData | null) => void): void {
         cb(null, null);
@@ -308,6 +303,11 @@ describe.each(EXPRESS)("misuse and missing session through Express ($name)", ({ 
         cb?.();
       }
     }
+    const { app } = appWithErrors((a) => {
+      a.use(session({ secret: SECRET, resave: false, saveUninitialized: false, store: new OtherStore() }));
+      a.use(fletAuth({ providers: { demo: provider() }, secret: SECRET }));
+    });
+    await request(app).get("/login/demo");
     fletAuth({ providers: { demo: provider() }, secret: SECRET, session: { store: new OtherStore() } });
     expect(memoryWarnings()).toBe(0);
   });

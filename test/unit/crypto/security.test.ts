@@ -3,14 +3,8 @@ import { readFileSync } from "node:fs";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { FletAuthError, isFletAuthError } from "../../../lib/errors.js";
 import { encodeBase64UrlPadded, fernetEncrypt, type FernetKey } from "../../../lib/crypto/fernet.js";
-import {
-  clearDerivedKeyCache,
-  decrypt,
-  decryptSync,
-  deriveFernetKey,
-  encrypt,
-  encryptSync,
-} from "../../../lib/crypto/security.js";
+import { clearDerivedKeyCache, deriveFernetKey } from "../../../lib/crypto/keys.js";
+import { decrypt, decryptSync, encrypt, encryptSync } from "../../../lib/crypto/security.js";
 import { vectorPath } from "../../helpers/vectors.js";
 
 // Counts PBKDF2 runs without changing them, to prove what the derived-key cache saves.

@@ -1,0 +1,44 @@
+import type { NextFunction, Request, Response } from "express";
+import { FletAuthError } from "../errors.js";
+import { safeReturnTo } from "../flow/return-to.js";
+import type { Runtime } from "../runtime.js";
+import { noStore, queryParam } from "./respond.js";
+
+/**
+ * `POST <logoutPath>` and `GET <logoutPath>`. A cross-site request cannot sign users out
+ * (checklist 25): browsers label it with `Sec-Fetch-Site: cross-site`, and a POST's Origin
+ * must be this host.
+ */
+export async function handleLogoutRoute(rt: Runtime, req: Request, res: Response, next: NextFunction): Promise<void> {
+  if (isCrossSite(req)) {
+    return next(new FletAuthError("cross_site_request", "Sign-out must come from this site."));
+  }
+  await req.logout(queryParam(req, "provider"));
+  noStore(res);
+  const wantsJson = req.accepts(["html", "json"]) === "json";
+  if (wantsJson) {
+    res.status(200).json({ signedIn: req.auth !== undefined });
+    return;
+  }
+  const body = req.body as Record<string, unknown> | undefined;
+  const fromBody = typeof body?.["returnTo"] === "string" ? body["returnTo"] : undefined;
+  res.redirect(303, safeReturnTo(queryParam(req, "returnTo") ?? fromBody) ?? rt.config.defaultReturnTo);
+}
+
+function isCrossSite(req: Request): boolean {
+  // Fetch Metadata is set by the browser and cannot be forged by a page. "same-origin" wins
+  // even with `Origin: null`, which Chromium sends for a same-origin form POST from a page
+  // served with `Referrer-Policy: no-referrer` (helmet's default, and ours).
+  const site = req.get("sec-fetch-site");
+  if (site === "same-origin" || site === "none") return false;
+  if (site === "cross-site" || site === "same-site") return true;
+  const origin = req.get("origin");
+  if (req.method === "POST" && origin !== undefined && origin !== "null") {
+    try {
+      return new URL(origin).host !== req.get("host");
+    } catch {
+      return true;
+    }
+  }
+  return req.method === "POST" && origin === "null";
+}
