@@ -123,7 +123,7 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
   const providers = resolveProviders(options.providers);
   if (options.secret === undefined) {
     throw new TypeError(
-      "options.secret is required: it signs the session cookie and seals tokens at rest, even when the app mounts express-session itself; generate one with: openssl rand -base64 32",
+      "options.secret is required: it signs the session cookie and seals tokens at rest, even when the app mounts express-session itself; pass a secret of at least 32 characters, e.g. one made with: openssl rand -base64 32",
     );
   }
   const secrets = secretList("options.secret", options.secret, MIN_SECRET_LENGTH);

@@ -18,6 +18,7 @@ import {
   cookieNamed,
   expectFailurePage,
   recordEvents,
+  SECURITY_SECRET,
   recordResponses,
   relative,
   sessionIdOf,
@@ -163,7 +164,7 @@ describe.each(EXPRESS)("session security ($name)", ({ create }) => {
     const store = new RecordingStore(30);
     const timeline: TimelineEntry[] = store.timeline;
     const { app } = setup(
-      {},
+      { secret: SECURITY_SECRET },
       {
         raw: true,
         before: (a) => {
