@@ -55,10 +55,10 @@ export interface FletAuthOptions {
   readonly assetsPath?: string;
   /** Timeout of every provider call, in ms. @default 10000 */
   readonly timeoutMs?: number;
-  /** Refresh tokens expiring within this many seconds. @default 60 */
-  readonly refreshMarginSeconds?: number;
-  /** How long a started login stays valid, in seconds; at most 600 (RFC 9700 guidance, checklist 5). @default 600 */
-  readonly loginTimeoutSeconds?: number;
+  /** Refresh tokens expiring within this many milliseconds. @default 60000 (one minute) */
+  readonly refreshMarginMs?: number;
+  /** How long a started login stays valid, in milliseconds; at most 600000 (RFC 9700 guidance, checklist 5). @default 600000 (ten minutes) */
+  readonly loginTimeoutMs?: number;
   /** How flet-auth reaches providers. @default simple-oauth2 + axios */
   readonly http?: OAuthHttp;
   /** Coordinates refreshes; plug a distributed lock here for several processes. @default in-process */
@@ -88,7 +88,7 @@ export interface FletAuthConfig {
   readonly loginPath: string;
   readonly logoutPath: string;
   readonly assetsPath: string;
-  readonly refreshMarginSeconds: number;
+  readonly refreshMarginMs: number;
   readonly loginTimeoutMs: number;
   readonly http: OAuthHttp;
   readonly refreshLock: RefreshLock;
@@ -99,8 +99,8 @@ export interface FletAuthConfig {
 
 const KNOWN_OPTIONS = [
   "providers", "secret", "session", "fetchUser", "fetchGroups", "scope", "completePageHtml", "redirectToPage",
-  "rememberMe", "defaultReturnTo", "loginPath", "logoutPath", "assetsPath", "timeoutMs", "refreshMarginSeconds",
-  "loginTimeoutSeconds", "http", "refreshLock", "clock", "randomBytes", "logger", "userAgent",
+  "rememberMe", "defaultReturnTo", "loginPath", "logoutPath", "assetsPath", "timeoutMs", "refreshMarginMs",
+  "loginTimeoutMs", "http", "refreshLock", "clock", "randomBytes", "logger", "userAgent",
 ] as const;
 
 /** Secrets shorter than this are refused (checklist 32); generate one with `openssl rand -base64 32`. */
@@ -148,8 +148,8 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
     loginPath: routePath("options.loginPath", options.loginPath, "/login"),
     logoutPath: routePath("options.logoutPath", options.logoutPath, "/logout"),
     assetsPath,
-    refreshMarginSeconds: number("options.refreshMarginSeconds", options.refreshMarginSeconds, 60, 0, 86_400),
-    loginTimeoutMs: number("options.loginTimeoutSeconds", options.loginTimeoutSeconds, 600, 1, 600) * 1000,
+    refreshMarginMs: number("options.refreshMarginMs", options.refreshMarginMs, 60_000, 0, 86_400_000),
+    loginTimeoutMs: number("options.loginTimeoutMs", options.loginTimeoutMs, 600_000, 1_000, 600_000),
     http: implementation("options.http", options.http, ["exchangeCode", "refresh", "getJson"]) ?? createOAuthHttp({
       timeoutMs: number("options.timeoutMs", options.timeoutMs, 10_000, 1, 120_000),
       userAgent: userAgent(options.userAgent),

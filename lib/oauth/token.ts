@@ -95,9 +95,9 @@ export class OAuthToken implements OAuthTokenFields {
     return next.refreshToken !== undefined ? next : new OAuthToken({ ...fieldsOf(next), refreshToken: this.refreshToken });
   }
 
-  /** True when the token has an expiry and it falls within `marginSeconds` of `nowMs`. */
-  isExpiring(nowMs: number, marginSeconds: number): boolean {
-    return this.expiresAt !== undefined && nowMs / 1000 + marginSeconds >= this.expiresAt;
+  /** True when the token has an expiry and it falls within `marginMs` of `nowMs` (both milliseconds). */
+  isExpiring(nowMs: number, marginMs: number): boolean {
+    return this.expiresAt !== undefined && (nowMs + marginMs) / 1000 >= this.expiresAt;
   }
 
   /**

@@ -92,7 +92,7 @@ export async function refreshUntilFresh(
 ): Promise<OAuthToken> {
   let next = await refreshToken(rt, name, provider, token, role);
   for (let hop = 0; hop < 3 && next.refreshToken !== undefined && next !== token; hop += 1) {
-    if (!next.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) break;
+    if (!next.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) break;
     const previous = next;
     next = await refreshToken(rt, name, provider, previous, role);
     if (next === previous) break;

@@ -23,7 +23,7 @@ export async function restoreRemembered(rt: Runtime, req: Request, res: Response
   }
   try {
     let token = OAuthToken.fromJson(saved.token);
-    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) token = await refreshUntilFresh(rt, saved.provider, provider, token);
+    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) token = await refreshUntilFresh(rt, saved.provider, provider, token);
     await completeSignIn(rt, req, res, {
       name: saved.provider,
       provider,

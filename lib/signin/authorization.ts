@@ -14,7 +14,7 @@ export interface AuthorizationInit {
   readonly fetchUser: boolean;
   readonly fetchGroups: boolean;
   readonly scope: readonly string[];
-  readonly refreshMarginSeconds: number;
+  readonly refreshMarginMs: number;
   readonly clock: () => number;
   readonly refresher: TokenRefresher;
 }
@@ -56,7 +56,7 @@ export class Authorization {
     this.fetchGroups = init.fetchGroups;
     this.scope = Object.freeze([...init.scope]);
     this.#token = init.token;
-    this.#margin = init.refreshMarginSeconds;
+    this.#margin = init.refreshMarginMs;
     this.#clock = init.clock;
     this.#refresher = init.refresher;
   }

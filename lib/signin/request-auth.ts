@@ -63,7 +63,7 @@ export function buildAuthorization(
     fetchUser: stored.fetchUser,
     fetchGroups: stored.fetchGroups,
     scope: stored.scope,
-    refreshMarginSeconds: rt.config.refreshMarginSeconds,
+    refreshMarginMs: rt.config.refreshMarginMs,
     clock: rt.config.clock,
     refresher: (auth, current) => refreshStored(rt, req, res, auth, current),
   });

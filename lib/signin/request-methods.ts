@@ -69,7 +69,7 @@ async function startLogin(rt: Runtime, req: Request, res: Response, name: string
 
   if (options.savedToken !== undefined) {
     let token = OAuthToken.fromJson(options.savedToken);
-    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginSeconds)) {
+    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) {
       token = await refreshUntilFresh(rt, name, provider, token);
     }
     return completeSignIn(rt, req, res, { name, provider, token, fetchUser, fetchGroups, scope, remember, source: "savedToken" });

@@ -216,8 +216,8 @@ describe.each(EXPRESS)("callback errors ($name)", ({ create }) => {
       expect(events.logins[0]?.error).toBeUndefined();
     });
 
-    it("loginTimeoutSeconds shortens the lifetime", async () => {
-      const { agent, events } = setup({ loginTimeoutSeconds: 60 });
+    it("loginTimeoutMs shortens the lifetime", async () => {
+      const { agent, events } = setup({ loginTimeoutMs: 60_000 });
       const started = await startLogin(agent, "/login/demo");
       const callback = relative(await fake.authorize(started.authorizeUrl.toString()));
       now += 61_000;

@@ -120,8 +120,8 @@ describe.each(EXPRESS)("req.auth.getToken() refresh ($name)", ({ create }) => {
       expect(stored?.expires_at).toBe(first.body.expiresAt);
     });
 
-    it("honours refreshMarginSeconds (300: refreshes with 200 s left)", async () => {
-      const s = await signedIn(create, { auth: { refreshMarginSeconds: 300 } });
+    it("honours refreshMarginMs (300000: refreshes with 200 s left)", async () => {
+      const s = await signedIn(create, { auth: { refreshMarginMs: 300_000 } });
       s.clock.setBeforeExpiry(expiresAtOf(s.initial), 301);
       await s.agent.get("/token").expect(200);
       expect(s.refreshes()).toBe(0);

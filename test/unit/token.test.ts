@@ -207,14 +207,14 @@ describe("OAuthToken.isExpiring", () => {
   const token = new OAuthToken({ accessToken: "a", expiresAt: 1000 });
 
   it("is false while now + margin is before expires_at", () => {
-    expect(token.isExpiring(900_000, 60)).toBe(false);
-    expect(token.isExpiring(939_999, 60)).toBe(false);
+    expect(token.isExpiring(900_000, 60000)).toBe(false);
+    expect(token.isExpiring(939_999, 60000)).toBe(false);
     expect(token.isExpiring(999_999, 0)).toBe(false);
   });
 
   it("is true once now + margin reaches expires_at", () => {
-    expect(token.isExpiring(940_000, 60)).toBe(true);
-    expect(token.isExpiring(900_000, 100)).toBe(true);
+    expect(token.isExpiring(940_000, 60000)).toBe(true);
+    expect(token.isExpiring(900_000, 100000)).toBe(true);
     expect(token.isExpiring(1_000_000, 0)).toBe(true);
     expect(token.isExpiring(5_000_000, 0)).toBe(true);
   });
