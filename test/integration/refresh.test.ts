@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { FletAuthError, createInProcessRefreshLock, type FletAuthMiddleware, type FletAuthOptions, type RefreshLock } from "../../lib/index.js";
 import { EXPRESS, buildApp, signIn, standardProvider, type ExpressFactory, type Agent } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider, type FakeProviderOptions } from "../helpers/fake-provider.js";
+import { startTokenGate, type TokenGate } from "../helpers/token-gate.js";
 import {
   addStoredTokenRoute,
   listen,
@@ -24,6 +25,8 @@ import {
 
 interface Signed {
   fake: FakeProvider;
+  /** The proxy in front of the token endpoint, when asked for with `gate: true`. */
+  gate: TokenGate | undefined;
   app: Express;
   auth: FletAuthMiddleware;
   agent: Agent;
@@ -52,17 +55,40 @@ function addTokenManyRoute(app: Express): void {
   });
 }
 
+/**
+ * `GET /token-error`: `req.auth.getToken()` expected to fail; answers the error's code and its
+ * cause's code (the error handler of buildApp shows the code only).
+ */
+function addTokenErrorRoute(app: Express): void {
+  app.get("/token-error", async (req: Request, res: Response) => {
+    try {
+      const token = await req.auth?.getToken();
+      res.status(500).json({ unexpected: "no error", accessToken: token?.accessToken ?? null });
+    } catch (err) {
+      const cause = err instanceof Error ? err.cause : undefined;
+      res.json({
+        code: err instanceof FletAuthError ? err.code : String(err),
+        causeCode: cause instanceof FletAuthError ? cause.code : null,
+      });
+    }
+  });
+}
+
 /** A signed-in agent on a real listening server, with the clock at sign-in time. */
 async function signedIn(
   create: ExpressFactory,
-  options: { fake?: FakeProviderOptions; auth?: Partial<FletAuthOptions> } = {},
+  options: { fake?: FakeProviderOptions; auth?: Partial<FletAuthOptions>; gate?: boolean } = {},
 ): Promise<Signed> {
   const fake = await startFakeProvider(options.fake);
   cleanups.push(() => fake.close());
+  const gate = options.gate === true ? await startTokenGate(fake) : undefined;
+  if (gate !== undefined) cleanups.push(() => gate.close());
   const clock = manualClock();
-  const { app, auth } = buildApp(create, { providers: { demo: standardProvider(fake) }, clock: clock.fn, ...options.auth });
+  const provider = standardProvider(fake, gate === undefined ? {} : { tokenEndpoint: gate.tokenEndpoint });
+  const { app, auth } = buildApp(create, { providers: { demo: provider }, clock: clock.fn, ...options.auth });
   addStoredTokenRoute(app);
   addTokenManyRoute(app);
+  addTokenErrorRoute(app);
   const server = await listen(app);
   cleanups.push(() => server.close());
   const agent = request.agent(server.server);
@@ -74,6 +100,7 @@ async function signedIn(
   expect(initial).not.toBeNull();
   return {
     fake,
+    gate,
     app,
     auth,
     agent,
@@ -311,17 +338,34 @@ describe.each(EXPRESS)("req.auth.getToken() refresh ($name)", ({ create }) => {
       expect(s.events.logout).toEqual([{ provider: "demo", reason: "refresh_failed" }]);
     });
 
-    it("a token endpoint slower than timeoutMs → refresh_failed, still signed in", async () => {
-      const s = await signedIn(create, { auth: { timeoutMs: 200 } });
+    it("a token endpoint slower than timeoutMs → refresh_failed (provider_timeout), still signed in", async () => {
+      const s = await signedIn(create, { auth: { timeoutMs: 200 }, gate: true });
       s.clock.setBeforeExpiry(expiresAtOf(s.initial), 30);
-      // Canned (so the fake rotates nothing) and answered long after the client gave up.
-      s.fake.nextResponse("/token", { delayMs: 3000, status: 503, body: "{}" });
-      const failed = await s.agent.get("/token");
-      expect(failed.status).toBeGreaterThanOrEqual(400);
-      expect(failed.body.code).toBe("refresh_failed");
+      // The provider gets the refresh but answers only when the test releases it, with a good
+      // (rotated) token: without the timeout the request would wait for it and succeed.
+      const held = s.gate!.holdNext();
+      const answer = s.agent.get("/token-error").then((r) => r);
+      // Only if the timeout is broken: let the provider answer, so the test fails on the
+      // assertions below instead of hanging. 50× timeoutMs; not part of the passing path.
+      const valve = setTimeout(() => void held.release(), 10_000);
+      try {
+        expect((await held.arrived).grant_type).toBe("refresh_token");
+        const failed = await answer;
+        // The app answered while the provider still held its (successful) answer back.
+        expect(held.answered(), "the app waited for the provider").toBe(false);
+        expect(await held.closedBeforeAnswer, "the app's HTTP client gave up on the provider").toBe(true);
+        expect(failed.body).toEqual({ code: "refresh_failed", causeCode: "provider_timeout" });
+      } finally {
+        clearTimeout(valve);
+      }
+      const late = await held.release();
+      expect(late.status).toBe(200);
+      expect(JSON.parse(late.body)).toMatchObject({ access_token: expect.any(String), refresh_token: expect.any(String) });
+      expect(s.refreshes()).toBe(1);
       expect(await s.signedIn()).toBe(true);
       expect(await s.stored()).toEqual(s.initial);
       expect(s.events.logout).toEqual([]);
+      expect(s.events.refresh).toEqual([]);
     });
 
     it("getToken() rejects with a FletAuthError whose code is refresh_failed", async () => {
