@@ -61,6 +61,73 @@ export function decodeBase64Url(text: string): Buffer | undefined {
   return Buffer.from(body, "base64url");
 }
 
+// Python's urlsafe_b64decode maps "-_" to "+/" and then decodes the standard alphabet, so both count.
+const LENIENT_SEXTETS = (() => {
+  const table = new Int8Array(128).fill(-1);
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  table[0x2b /* + */] = table[0x2d /* - */] = 62;
+  table[0x2f /* / */] = table[0x5f /* _ */] = 63;
+  return table;
+})();
+
+// eslint-disable-next-line no-control-regex -- the whole ASCII range, control characters included, is allowed.
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Options of {@link decodeBase64UrlLenient}. */
+export interface LenientDecodeOptions {
+  /**
+   * Refuse a final quantum of two or three characters without its `=` padding, as Python does
+   * (`binascii.Error: Incorrect padding`). Off by default: flet-auth has always read Flet's output
+   * with its padding stripped (URLs and cookies lose it), and the bytes are the same either way.
+   * @default false
+   */
+  readonly strictPadding?: boolean;
+}
+
+/**
+ * Python's `base64.urlsafe_b64decode`, which Flet's decrypt and cryptography's Fernet both use: a port
+ * of CPython's non-strict `binascii.a2b_base64`. Characters outside the alphabet (line breaks, spaces)
+ * are skipped; `=` before the third character of a quantum is skipped; the padding that completes a
+ * quantum ends the input, so surplus padding and anything after it are ignored. Undefined where
+ * Python raises: a final quantum of one character (and, with `strictPadding`, of two or three without
+ * padding), or a string that is not ASCII (Python's `ValueError` for `str` input). Bytes may hold
+ * anything; those outside the alphabet are skipped like any other.
+ */
+export function decodeBase64UrlLenient(input: string | Uint8Array, options: LenientDecodeOptions = {}): Buffer | undefined {
+  if (typeof input === "string" && NON_ASCII.test(input)) return undefined;
+  const length = input.length;
+  const codeAt = typeof input === "string" ? (i: number) => input.charCodeAt(i) : (i: number) => input[i] ?? 0;
+  const out = Buffer.allocUnsafe(Math.ceil((length * 3) / 4));
+  let written = 0;
+  let quad = 0;
+  let carry = 0;
+  let pads = 0;
+  for (let i = 0; i < length; i++) {
+    const code = codeAt(i);
+    if (code === 0x3d /* = */) {
+      // Padding counts only from the third character of a quantum on; the pad that fills the quantum ends the input.
+      if (quad >= 2 && quad + ++pads >= 4) return out.subarray(0, written);
+      continue;
+    }
+    const sextet = code > 0x7f ? -1 : (LENIENT_SEXTETS[code] ?? -1);
+    if (sextet < 0) continue;
+    pads = 0;
+    if (quad === 0) carry = sextet;
+    else if (quad === 1) {
+      out[written++] = (carry << 2) | (sextet >> 4);
+      carry = sextet & 0x0f;
+    } else if (quad === 2) {
+      out[written++] = (carry << 4) | (sextet >> 2);
+      carry = sextet & 0x03;
+    } else out[written++] = (carry << 6) | sextet;
+    quad = (quad + 1) % 4;
+  }
+  // Python: one leftover character is "cannot be 1 more than a multiple of 4", two or three "Incorrect padding".
+  if (quad === 1 || (quad !== 0 && options.strictPadding === true)) return undefined;
+  return out.subarray(0, written);
+}
+
 /** base64url WITH `=` padding, as the spec and Python's urlsafe_b64encode produce. */
 export function encodeBase64UrlPadded(data: Uint8Array): string {
   const b64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");

@@ -1,10 +1,10 @@
 /**
  * Key derivation, one path for everything flet-auth derives: PBKDF2 for passphrases (Flet's
- * `encrypt`/`decrypt` and the remember-me key, one bounded cache for both) and HKDF for machine
- * secrets (the session-token key).
+ * `encrypt`/`decrypt`, its AES-GCM variant and the remember-me key, one bounded cache for all) and
+ * HKDF for machine secrets (the session-token key).
  */
 import { createHash, hkdf, pbkdf2, pbkdf2Sync } from "node:crypto";
-import { fernetKeyFromBytes, type FernetKey } from "./fernet.js";
+import { encodeBase64UrlPadded, fernetKeyFromBytes, type FernetKey } from "./fernet.js";
 
 /** Flet >= 0.27.5 (commit 95ee0b355); behaviour doc §8 "Iteration history". Flet < 0.27.5 used 100 000. */
 export const PBKDF2_ITERATIONS = 600_000;
@@ -94,6 +94,27 @@ export function deriveFernetKeySync(secretKey: string, salt: Uint8Array, iterati
   const key = fernetKeyFromBytes(pbkdf2Sync(password, salt, iterations, KEY_LEN, "sha256"));
   cache.set(id, key);
   return key;
+}
+
+/**
+ * Flet's `encrypt_aes_gcm_256` key (behaviour doc §8): the ASCII bytes of the first 32 hex digits of
+ * sha256(b64url_padded(PBKDF2 key)). 32 bytes select AES-256, but hex digits carry only 128 bits;
+ * kept as is, since any other key would not read Flet's data. The PBKDF2 key is the very one
+ * {@link deriveFernetKey} caches, so both formats share one derivation per (secret, salt, iterations).
+ */
+function aesGcmKeyOf(key: FernetKey): Buffer {
+  const fernetKeyText = encodeBase64UrlPadded(Buffer.concat([key.signingKey, key.encryptionKey]));
+  return Buffer.from(createHash("sha256").update(fernetKeyText, "ascii").digest("hex").slice(0, 32), "ascii");
+}
+
+/** The AES-256-GCM key of Flet's `encrypt_aes_gcm_256` for `secretKey` and `salt`. Async: libuv thread pool. */
+export async function deriveAesGcmKey(secretKey: string, salt: Uint8Array, iterations: number): Promise<Buffer> {
+  return aesGcmKeyOf(await deriveFernetKey(secretKey, salt, iterations));
+}
+
+/** Blocking variant of {@link deriveAesGcmKey}; shares the cache. */
+export function deriveAesGcmKeySync(secretKey: string, salt: Uint8Array, iterations: number): Buffer {
+  return aesGcmKeyOf(deriveFernetKeySync(secretKey, salt, iterations));
 }
 
 /**

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { FletAuthError } from "../errors.js";
 import {
-  decodeBase64Url,
+  decodeBase64UrlLenient,
   encodeBase64UrlPadded,
   fernetDecrypt,
   fernetEncrypt,
@@ -20,7 +20,7 @@ import {
 import { assertUnicode } from "../util/unicode.js";
 import { deriveFernetKey, deriveFernetKeySync, PBKDF2_ITERATIONS } from "./keys.js";
 
-/** Options of {@link decrypt} and {@link decryptSync}. */
+/** Options of {@link decrypt} and {@link decryptSync} (and of the AES-GCM pair's decrypt). */
 export interface SecurityOptions {
   /**
    * PBKDF2 iterations. Flet used 100 000 until 0.27.4 and 600 000 since 0.27.5; the format carries no
@@ -40,12 +40,14 @@ export interface EncryptOptions extends SecurityOptions {
   readonly now?: number;
 }
 
-const SALT_LEN = 16;
+/** PBKDF2 salt length of both of Flet's formats (Fernet and AES-GCM). */
+export const SALT_LEN = 16;
 
 // fatal: Python's .decode("utf-8") raises on invalid bytes. ignoreBOM: Python keeps a leading U+FEFF.
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-function resolveIterations(options: SecurityOptions | undefined): number {
+/** Validates `options` and returns its PBKDF2 iteration count; a TypeError names the bad option. */
+export function resolveIterations(options: SecurityOptions | undefined): number {
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new TypeError("options must be an object");
   }
@@ -55,6 +57,41 @@ function resolveIterations(options: SecurityOptions | undefined): number {
     throw new TypeError("options.iterations must be a positive integer");
   }
   return iterations;
+}
+
+/** The injected `options.salt`, checked, or 16 random bytes. */
+export function resolveSalt(salt: Uint8Array | undefined): Uint8Array {
+  const value = salt ?? randomBytes(SALT_LEN);
+  if (!(value instanceof Uint8Array) || value.byteLength !== SALT_LEN) throw new TypeError("options.salt must be 16 bytes");
+  return value;
+}
+
+/** Data refused before any key is derived: no key could make it decrypt. */
+export function rejected(reason: string): FletAuthError {
+  return new FletAuthError("decrypt_failed", `Encrypted data rejected: ${reason}`);
+}
+
+/**
+ * Well-formed data that fails authentication. The format carries no iteration count, so data from
+ * Flet < 0.27.5 (100 000 iterations) fails exactly like a wrong key; the message names the way out.
+ */
+export function notAuthentic(iterations: number, cause: unknown): FletAuthError {
+  const hint =
+    iterations === PBKDF2_ITERATIONS
+      ? "or it was made by Flet < 0.27.5, which used 100 000 PBKDF2 iterations: decrypt it with the option { iterations: 100_000 }"
+      : `or it was made with another PBKDF2 iteration count than options.iterations (${iterations}); Flet >= 0.27.5 uses 600 000, older Flet 100 000`;
+  return new FletAuthError("decrypt_failed", `Encrypted data rejected: the secret key is wrong, the data was altered, ${hint}.`, {
+    cause,
+  });
+}
+
+/** Python's `.decode("utf-8")` of a decrypted plaintext, in both of Flet's formats. */
+export function decodePlaintext(plain: Uint8Array): string {
+  try {
+    return utf8.decode(plain);
+  } catch (err) {
+    throw new FletAuthError("decrypt_failed", "Encrypted data rejected: plaintext is not UTF-8", { cause: err });
+  }
 }
 
 interface EncryptPlan {
@@ -69,9 +106,7 @@ function planEncrypt(text: unknown, secretKey: unknown, options: EncryptOptions 
   assertUnicode(text, "text");
   assertUnicode(secretKey, "secretKey");
   const iterations = resolveIterations(options);
-  const salt = options?.salt ?? randomBytes(SALT_LEN);
-  if (!(salt instanceof Uint8Array) || salt.byteLength !== SALT_LEN) throw new TypeError("options.salt must be 16 bytes");
-  return { text, secretKey, salt, iterations, options: options ?? {} };
+  return { text, secretKey, salt: resolveSalt(options?.salt), iterations, options: options ?? {} };
 }
 
 function finishEncrypt(plan: EncryptPlan, key: FernetKey): string {
@@ -87,33 +122,34 @@ interface DecryptPlan {
   readonly iterations: number;
 }
 
-function rejected(reason: string): FletAuthError {
-  return new FletAuthError("decrypt_failed", `Encrypted data rejected: ${reason}`);
-}
-
 function planDecrypt(data: unknown, secretKey: unknown, options: SecurityOptions | undefined): DecryptPlan {
   if (typeof data !== "string") throw new TypeError("data must be a string");
   assertUnicode(secretKey, "secretKey");
   const iterations = resolveIterations(options);
-  // Stricter than Python's lenient urlsafe_b64decode (§8 step 1): characters outside the alphabet are
-  // rejected rather than skipped. Data Flet wrote never contains any.
-  const raw = decodeBase64Url(data);
-  if (raw === undefined) throw rejected("not base64url");
-  // latin1, not ascii: node's "ascii" decoder drops the high bit, which could turn junk into alphabet.
-  const token = raw.subarray(SALT_LEN).toString("latin1");
-  // Refuse malformed data before paying ~0.3 s of PBKDF2 for it (behaviour doc §9 item 10).
-  if (raw.length <= SALT_LEN || !isFernetTokenShaped(token)) throw rejected("not Flet's format");
+  // §8 step 1: Python's lenient urlsafe_b64decode, so a saved token that picked up line breaks,
+  // spaces, the standard alphabet or extra padding in a file, a variable or an e-mail still reads.
+  const raw = decodeBase64UrlLenient(data);
+  if (raw === undefined) throw rejected("not base64");
+  // cryptography's Fernet.decrypt decodes its token just as leniently. Re-encoding the bytes it sees
+  // hands the strict Fernet module the same token, so both layers accept what Flet accepts.
+  const inner = raw.length > SALT_LEN ? decodeBase64UrlLenient(raw.subarray(SALT_LEN)) : undefined;
+  const token = inner === undefined ? undefined : encodeBase64UrlPadded(inner);
+  // Refuse malformed data before paying ~0.3 s of PBKDF2 for it (behaviour doc §9 item 10). The check
+  // is exact: what fails it (version, whole blocks) fails in Python too, whatever the key.
+  if (token === undefined || !isFernetTokenShaped(token)) throw rejected("not Flet's format");
   return { secretKey, salt: raw.subarray(0, SALT_LEN), token, iterations };
 }
 
 function finishDecrypt(plan: DecryptPlan, key: FernetKey): string {
-  // §8 step 4: no TTL, the embedded timestamp is ignored.
-  const plain = fernetDecrypt(key, plan.token);
+  let plain: Buffer;
   try {
-    return utf8.decode(plain);
+    // §8 step 4: no TTL, the embedded timestamp is ignored.
+    plain = fernetDecrypt(key, plan.token);
   } catch (err) {
-    throw new FletAuthError("decrypt_failed", "Encrypted data rejected: plaintext is not UTF-8", { cause: err });
+    // The shape was checked, so what fails here is the MAC (or, with a valid MAC, the padding).
+    throw notAuthentic(plan.iterations, err);
   }
+  return decodePlaintext(plain);
 }
 
 /**
@@ -130,8 +166,10 @@ export async function encrypt(text: string, secretKey: string, options?: Encrypt
 }
 
 /**
- * Decrypts data written by {@link encrypt} or Flet's `flet.security.encrypt`. Rejects with
- * `FletAuthError` code `decrypt_failed` for a wrong key, tampered, truncated or foreign data.
+ * Decrypts data written by {@link encrypt} or Flet's `flet.security.encrypt`. Reads what Flet reads:
+ * line breaks, spaces, the standard base64 alphabet and surplus padding are ignored (Python's
+ * lenient base64), and so is missing padding. Rejects with `FletAuthError` code `decrypt_failed`
+ * for a wrong key, tampered, truncated or foreign data.
  *
  * @example
  * const json = await decrypt(req.cookies.saved_token, process.env.MY_APP_SECRET_KEY!);

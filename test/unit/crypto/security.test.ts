@@ -97,6 +97,10 @@ describe("decrypt reads every positive case", () => {
   for (const c of legacy) {
     it(`${c.name}: fails with the default 600 000 iterations, decrypts with 100 000`, async () => {
       await shouldRejectWithDecryptFailed(() => decrypt(c.ciphertext, c.secret_key));
+      // The failure looks like a wrong key, so the message names both causes and the option that helps.
+      await expect(decrypt(c.ciphertext, c.secret_key)).rejects.toThrow(
+        /secret key is wrong.*Flet < 0\.27\.5.*100 000 PBKDF2 iterations.*\{ iterations: 100_000 \}/,
+      );
       shouldThrowDecryptFailed(() => decryptSync(c.ciphertext, c.secret_key));
       expect(await decrypt(c.ciphertext, c.secret_key, { iterations: 100_000 })).toBe(c.plaintext);
       expect(decryptSync(c.ciphertext, c.secret_key, { iterations: 100_000 })).toBe(c.plaintext);
@@ -111,6 +115,11 @@ describe("decrypt rejects every negative case with decrypt_failed", () => {
       shouldThrowDecryptFailed(() => decryptSync(c.ciphertext, c.secret_key));
     });
   }
+
+  it("a wrong key is named as a cause, with the iterations option", () => {
+    const c = vectors.negative_cases.find((n) => n.name === "wrong_key") as NegativeCase;
+    expect(() => decryptSync(c.ciphertext, c.secret_key)).toThrow(/secret key is wrong.*\{ iterations: 100_000 \}/);
+  });
 
   it("garbage, short data and foreign base64 fail without running PBKDF2", async () => {
     const before = pbkdf2Runs();
