@@ -1,5 +1,5 @@
 import type { Authorization } from "./signin/authorization.js";
-import type { LoginOptions, SavedTokenLoginOptions } from "./signin/request-methods.js";
+import type { LoginOptions, LogoutOptions, SavedTokenLoginOptions } from "./signin/request-methods.js";
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -16,8 +16,12 @@ declare global {
        */
       login(provider: string, options: SavedTokenLoginOptions): Promise<Authorization>;
       login(provider: string, options?: LoginOptions): Promise<Authorization | undefined>;
-      /** Signs out of one provider, or of all (and clears the remember-me cookie); emits `logout`. */
-      logout(provider?: string): Promise<void>;
+      /**
+       * Signs out of one provider, or of all (and clears the remember-me cookie, revoking its
+       * series); emits `logout`. `{ everywhere: true }` also ends the user's sign-ins and
+       * remember-me series on every other device.
+       */
+      logout(provider?: string, options?: LogoutOptions): Promise<void>;
     }
   }
 }

@@ -7,6 +7,8 @@ import { secretList } from "./crypto/secrets.js";
 import { createOAuthHttp, type OAuthHttp } from "./oauth/http.js";
 import { OAuthProvider } from "./providers/provider.js";
 import { createInProcessRefreshLock, type RefreshLock } from "./refresh/lock.js";
+import { createMemoryStore } from "./store/memory.js";
+import type { FletAuthStore } from "./store/store.js";
 
 /** Options of the built-in "Remember me" (SPEC §4). */
 export interface RememberMeOptions {
@@ -53,7 +55,10 @@ export interface FletAuthOptions {
   readonly logoutPath?: string;
   /** Path prefix of the browser helper and the status endpoint. @default "/flet-auth" */
   readonly assetsPath?: string;
-  /** Timeout of every provider call, in ms. @default 10000 */
+  /**
+   * Deadline of every provider call, response body included, in ms; also the longest a request
+   * waits for a token refresh (its own, or one another request or instance is running). @default 10000
+   */
   readonly timeoutMs?: number;
   /** Refresh tokens expiring within this many milliseconds. @default 60000 (one minute) */
   readonly refreshMarginMs?: number;
@@ -63,6 +68,26 @@ export interface FletAuthOptions {
   readonly http?: OAuthHttp;
   /** Coordinates refreshes; plug a distributed lock here for several processes. @default in-process */
   readonly refreshLock?: RefreshLock;
+  /**
+   * Where server-side records live that instances must agree on: remember-me series, ended
+   * sign-ins, claimed login states. Use `createRedisStore(client)` with several instances.
+   * @default an in-memory store (one process)
+   */
+  readonly store?: FletAuthStore;
+  /**
+   * A sign-in not used for this long reads as signed out (`logout` with reason `idle_timeout`).
+   * Measured coarsely (to 1/24 of the value, at most an hour) so reads do not rewrite the session.
+   * `Infinity` turns the limit off.
+   * @default 86400000 (one day)
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * A sign-in older than this reads as signed out (`logout` with reason `absolute_timeout`),
+   * however active; refreshes never extend it. Remember-me can then sign the browser in again.
+   * `Infinity` turns the limit off.
+   * @default 604800000 (seven days)
+   */
+  readonly absoluteTimeoutMs?: number;
   /** Milliseconds clock. @default Date.now */
   readonly clock?: () => number;
   /** Randomness for state and PKCE. @default crypto.randomBytes */
@@ -90,8 +115,13 @@ export interface FletAuthConfig {
   readonly assetsPath: string;
   readonly refreshMarginMs: number;
   readonly loginTimeoutMs: number;
+  /** How long a request waits for a provider (and for a refresh another request or instance runs). */
+  readonly timeoutMs: number;
   readonly http: OAuthHttp;
   readonly refreshLock: RefreshLock;
+  readonly store: FletAuthStore;
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
   readonly clock: () => number;
   readonly randomBytes: RandomBytes;
   readonly logger: Logger;
@@ -100,7 +130,7 @@ export interface FletAuthConfig {
 const KNOWN_OPTIONS = [
   "providers", "secret", "session", "fetchUser", "fetchGroups", "scope", "completePageHtml", "redirectToPage",
   "rememberMe", "defaultReturnTo", "loginPath", "logoutPath", "assetsPath", "timeoutMs", "refreshMarginMs",
-  "loginTimeoutMs", "http", "refreshLock", "clock", "randomBytes", "logger", "userAgent",
+  "loginTimeoutMs", "http", "refreshLock", "store", "idleTimeoutMs", "absoluteTimeoutMs", "clock", "randomBytes", "logger", "userAgent",
 ] as const;
 
 /** Secrets shorter than this are refused (checklist 32); generate one with `openssl rand -base64 32`. */
@@ -133,6 +163,7 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
   if (options.session && "secret" in options.session) {
     throw new TypeError("options.session.secret is not used: pass the secret as options.secret");
   }
+  const timeoutMs = number("options.timeoutMs", options.timeoutMs, 10_000, 1, 120_000);
   const assetsPath = routePath("options.assetsPath", options.assetsPath, "/flet-auth");
   return Object.freeze({
     providers,
@@ -150,13 +181,19 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
     assetsPath,
     refreshMarginMs: number("options.refreshMarginMs", options.refreshMarginMs, 60_000, 0, 86_400_000),
     loginTimeoutMs: number("options.loginTimeoutMs", options.loginTimeoutMs, 600_000, 1_000, 600_000),
+    timeoutMs,
     http: implementation("options.http", options.http, ["exchangeCode", "refresh", "getJson"]) ?? createOAuthHttp({
-      timeoutMs: number("options.timeoutMs", options.timeoutMs, 10_000, 1, 120_000),
+      timeoutMs,
       userAgent: userAgent(options.userAgent),
     }),
     refreshLock:
       implementation("options.refreshLock", options.refreshLock, ["run"]) ??
       createInProcessRefreshLock(options.clock ? { clock: options.clock } : {}),
+    store:
+      implementation("options.store", options.store, ["getMany", "set", "swap", "delete"]) ??
+      createMemoryStore(options.clock ? { clock: options.clock } : {}),
+    idleTimeoutMs: lifetime("options.idleTimeoutMs", options.idleTimeoutMs, 86_400_000),
+    absoluteTimeoutMs: lifetime("options.absoluteTimeoutMs", options.absoluteTimeoutMs, 7 * 86_400_000),
     clock: fn("options.clock", options.clock) ?? Date.now,
     randomBytes: fn("options.randomBytes", options.randomBytes) ?? defaultRandomBytes,
     logger: implementation("options.logger", options.logger, ["warn", "error"]) ?? console,
@@ -220,6 +257,12 @@ function number(path: string, value: unknown, fallback: number, min: number, max
     throw new TypeError(`${path} must be a number from ${min} to ${max}`);
   }
   return value;
+}
+
+/** A sign-in lifetime: at least a minute, or `Infinity` for none (the session cookie's life then bounds it). */
+function lifetime(path: string, value: unknown, fallback: number): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  return number(path, value, fallback, 60_000, 400 * 86_400_000);
 }
 
 /** Validates a list of scopes (login option or factory option). */

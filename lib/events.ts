@@ -25,8 +25,14 @@ export interface LoginEvent {
   readonly res: Response;
 }
 
-/** Why a sign-out happened. */
-export type LogoutReason = "logout" | "refresh_failed";
+/**
+ * Why a sign-out happened: `logout` (req.logout() or the logout route), `refresh_failed` (the
+ * provider revoked the grant), `idle_timeout` / `absolute_timeout` (the sign-in outlived
+ * `idleTimeoutMs` / `absoluteTimeoutMs`), `ended` (ended elsewhere: a logout of the same session
+ * racing this request, "sign out everywhere", back-channel logout), `remember_me_reused` (an
+ * already-rotated remember-me cookie came back: likely a stolen copy; the series is revoked).
+ */
+export type LogoutReason = "logout" | "refresh_failed" | "idle_timeout" | "absolute_timeout" | "ended" | "remember_me_reused";
 
 /** Emitted as `logout` once per provider signed out, after the session is committed. */
 export interface LogoutEvent {
@@ -34,7 +40,7 @@ export interface LogoutEvent {
   readonly provider: string;
   /** The authorization that ended. */
   readonly auth: Authorization | undefined;
-  /** `logout` for `req.logout()` and the logout route; `refresh_failed` when the provider revoked the grant. */
+  /** Why; see {@link LogoutReason}. */
   readonly reason: LogoutReason;
   readonly req: Request;
   readonly res: Response;

@@ -6,7 +6,7 @@ import "./augment.js";
 
 export { fletAuth, type FletAuthMiddleware } from "./middleware.js";
 export type { FletAuthOptions, RememberMeOptions } from "./config.js";
-export type { LoginOptions, SavedTokenLoginOptions } from "./signin/request-methods.js";
+export type { LoginOptions, LogoutOptions, SavedTokenLoginOptions } from "./signin/request-methods.js";
 export { Authorization } from "./signin/authorization.js";
 export { OAuthToken, type OAuthTokenFields } from "./oauth/token.js";
 export type { User, Group } from "./signin/user.js";
@@ -19,6 +19,9 @@ export { FletAuthError, ErrorCodes, isFletAuthError, type FletAuthErrorCode, typ
 export type { LoginEvent, LogoutEvent, RefreshEvent, FletAuthEvents, LoginSource, LogoutReason, Logger } from "./events.js";
 export type { CompletePageTemplate, CompletePageOutcome } from "./pages/complete-page.js";
 export { createInProcessRefreshLock, type RefreshLock, type RefreshCodec, type InProcessRefreshLockOptions } from "./refresh/lock.js";
+export { createMemoryStore, type MemoryStoreOptions } from "./store/memory.js";
+export { createRedisStore, type RedisStoreOptions } from "./store/redis.js";
+export type { FletAuthStore } from "./store/store.js";
 export { createRedisRefreshLock, type RedisRefreshLockClient, type RedisRefreshLockOptions, type RedisSetOptions } from "./refresh/lock-redis.js";
 export { createOAuthHttp, type OAuthHttp, type OAuthHttpOptions, type JsonResponse, type TokenClient } from "./oauth/http.js";
 export type { RandomBytes } from "./flow/state.js";

@@ -16,6 +16,7 @@ import { handleStatus } from "./routes/status.js";
 import type { Runtime } from "./runtime.js";
 import { ensureSession, lazySessionMiddleware } from "./session/session.js";
 import { installRequestMethods } from "./signin/request-methods.js";
+import { createRecordCache } from "./signin/records.js";
 import { setRequestAuth } from "./signin/request-auth.js";
 
 /** The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter. */
@@ -48,6 +49,8 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     tokens: createSealer(config.secrets, "session-token", { now: config.clock, derive: hkdfKey }),
     rememberMe: config.rememberMe ? createRememberMe(config.rememberMe, config.clock, config.logger) : undefined,
     claimedStates: createClaimedStates(),
+    records: createRecordCache(),
+    warnedShortLived: new Set(),
     pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
     ownSession: lazySessionMiddleware(config),
   };

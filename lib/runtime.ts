@@ -5,6 +5,7 @@ import type { Sealer } from "./crypto/sealer.js";
 import type { ClaimedStates } from "./flow/claimed-states.js";
 import type { PageRegistry } from "./pages/registry.js";
 import type { RememberMe } from "./remember-me/cookie.js";
+import type { RecordCache } from "./signin/records.js";
 
 /** Everything one `fletAuth()` instance shares across requests. No module-level state: two instances never interact. */
 export interface Runtime {
@@ -18,6 +19,10 @@ export interface Runtime {
   readonly pages: PageRegistry;
   /** States whose callback this process has started to handle (single use across concurrent requests). */
   readonly claimedStates: ClaimedStates;
+  /** Opened session entries by sealed text (one HMAC + AES per sealed value, not per request). */
+  readonly records: RecordCache;
+  /** Providers already warned about tokens that live no longer than the refresh margin. */
+  readonly warnedShortLived: Set<string>;
   /** express-session mounted by flet-auth when the app has none (created on first need). */
   readonly ownSession: () => RequestHandler;
 }

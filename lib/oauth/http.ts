@@ -19,6 +19,7 @@ import createDebug from "debug";
 import { AuthorizationCode } from "simple-oauth2";
 import { FletAuthError, type FletAuthErrorCode } from "../errors.js";
 import { isRecord } from "../util/records.js";
+import { withDeadline } from "../util/deadline.js";
 import { safeError } from "../util/safe-error.js";
 
 /** A JSON document fetched from a provider's API. */
@@ -52,8 +53,15 @@ export interface OAuthHttp {
 
 /** Options of {@link createOAuthHttp}. */
 export interface OAuthHttpOptions {
-  /** Per-call timeout in ms. @default 10000 */
+  /** Deadline of every provider call, response body included, in ms. @default 10000 */
   readonly timeoutMs?: number;
+  /**
+   * Hard limit of a refresh request, in ms. A refresh is not cut short at `timeoutMs`: the callers
+   * stop waiting then, but the request runs on, so a token the provider rotates late is still
+   * stored for the callers that come next instead of being sent again (issue: unknown refresh
+   * outcomes). @default max(60000, timeoutMs)
+   */
+  readonly refreshTimeoutMs?: number;
   /** Largest response accepted, in bytes. @default 1048576 */
   readonly maxResponseBytes?: number;
   /** Sent as `User-Agent` (GitHub's API rejects requests without one). */
@@ -76,9 +84,11 @@ function silenceCredentialLogging(): void {
 export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
   silenceCredentialLogging();
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const refreshTimeoutMs = Math.max(options.refreshTimeoutMs ?? 60_000, timeoutMs);
   const maxBytes = options.maxResponseBytes ?? 1_048_576;
   const userAgent = options.userAgent ?? "flet-auth";
   const clients = new WeakMap<TokenClient, AuthorizationCode>();
+  const refreshClients = new WeakMap<TokenClient, AuthorizationCode>();
   const api: AxiosInstance = axios.create({
     timeout: timeoutMs,
     maxContentLength: maxBytes,
@@ -95,8 +105,9 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
     headers: { Accept: "application/json", "User-Agent": userAgent },
   };
 
-  const clientFor = (client: TokenClient): AuthorizationCode => {
-    let oauth = clients.get(client);
+  const clientFor = (client: TokenClient, forRefresh = false): AuthorizationCode => {
+    const cache = forRefresh ? refreshClients : clients;
+    let oauth = cache.get(client);
     if (!oauth) {
       const url = new URL(client.tokenEndpoint);
       oauth = new AuthorizationCode({
@@ -104,9 +115,9 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
         auth: { tokenHost: url.origin, tokenPath: `${url.pathname}${url.search}` },
         // client_secret_post, as Flet sends it (RFC 6749 §2.3.1).
         options: { authorizationMethod: "body", bodyFormat: "form" },
-        http: httpOptions,
+        http: forRefresh ? { ...httpOptions, timeout: refreshTimeoutMs } : httpOptions,
       });
-      clients.set(client, oauth);
+      cache.set(client, oauth);
     }
     return oauth;
   };
@@ -117,7 +128,11 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
       // Built in a variable: simple-oauth2's types reject PKCE keys inline.
       const params = { code, redirect_uri: client.redirectUrl, code_verifier: codeVerifier };
       try {
-        const token = await clientFor(client).getToken(params as unknown as Parameters<AuthorizationCode["getToken"]>[0]);
+        const token = await withDeadline(
+          clientFor(client).getToken(params as unknown as Parameters<AuthorizationCode["getToken"]>[0]),
+          timeoutMs,
+          () => new FletAuthError("provider_timeout", `The code exchange failed: the provider did not answer within ${timeoutMs} ms.`),
+        );
         return checkTokenBody(token.token, "token_exchange_failed");
       } catch (err) {
         throw toFletError(err, "token_exchange_failed", "The code exchange failed");
@@ -129,8 +144,12 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
       // Flet sends redirect_uri on refresh too (behaviour §3.5); providers ignore it or expect it.
       const params = { redirect_uri: client.redirectUrl };
       try {
-        const stub = clientFor(client).createToken({ access_token: "", refresh_token: refreshToken });
-        const refreshed = await stub.refresh(params as Parameters<typeof stub.refresh>[0]);
+        const stub = clientFor(client, true).createToken({ access_token: "", refresh_token: refreshToken });
+        const refreshed = await withDeadline(
+          stub.refresh(params as Parameters<typeof stub.refresh>[0]),
+          refreshTimeoutMs,
+          () => new FletAuthError("provider_timeout", `Refreshing the token failed: the provider did not answer within ${refreshTimeoutMs} ms.`),
+        );
         return checkTokenBody(refreshed.token, "refresh_failed");
       } catch (err) {
         throw toFletError(err, "refresh_failed", "Refreshing the token failed");
@@ -139,13 +158,17 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
 
     async getJson(url, accessToken, headers = {}) {
       let res;
+      // axios's `timeout` is a socket idle timeout, restarted by every byte: an endpoint trickling
+      // its body would hold the request indefinitely. The abort signal is an overall deadline.
+      const deadline = AbortSignal.timeout(timeoutMs);
       try {
         res = await api.get<string>(url, {
+          signal: deadline,
           headers: { Accept: "application/json", "User-Agent": userAgent, ...headers, Authorization: `Bearer ${accessToken}` },
         });
       } catch (err) {
         const code = axios.isAxiosError(err) ? err.code : undefined;
-        if (code === "ECONNABORTED" || code === "ETIMEDOUT") {
+        if (code === "ECONNABORTED" || code === "ETIMEDOUT" || deadline.aborted) {
           throw new FletAuthError("provider_timeout", `The provider did not answer ${redact(url)} within ${timeoutMs} ms.`, { cause: safeError(err) });
         }
         // safeError(): an AxiosError carries the request headers, Authorization: Bearer included.
@@ -158,9 +181,10 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
       let data: unknown;
       try {
         data = JSON.parse(res.data);
-      } catch (cause) {
-        const type = responseHeaders["content-type"] ?? "no content type";
-        throw new FletAuthError("user_fetch_failed", `${redact(url)} answered ${type}, not JSON.`, { cause });
+      } catch {
+        // No cause: the parser's message quotes the body, which may carry anything.
+        const type = (responseHeaders["content-type"] ?? "no content type").slice(0, 100);
+        throw new FletAuthError("user_fetch_failed", `${redact(url)} answered ${type}, not JSON.`);
       }
       return { status: res.status, data, headers: responseHeaders };
     },
@@ -258,7 +282,10 @@ function toFletError(err: unknown, code: FletAuthErrorCode, what: string): FletA
       if (typeof body["error"] === "string") return oauthError(body, code, status);
       return new FletAuthError(code, `${what}: the provider answered HTTP ${status}.`, { status: status === 401 && code === "refresh_failed" ? 401 : 502 });
     }
-    return new FletAuthError(code, `${what}: ${err.message}.`, { status: 502, cause: safeError(err) });
+    // A connection failure's message names the host and the errno; keep it. Any other message
+    // (wreck's JSON parse errors) may quote the response body, tokens included: drop it.
+    if (/^Client request error/.test(err.message)) return new FletAuthError(code, `${what}: ${err.message}.`, { status: 502, cause: safeError(err) });
+    return new FletAuthError(code, `${what}: the provider's answer could not be read.`, { status: 502, cause: bodyFreeError(err) });
   }
   if (err instanceof Error && /Invalid options provided to simple-oauth2/.test(err.message)) {
     return new FletAuthError(code, `${what}: invalid client configuration.`, { status: 500 });
@@ -279,4 +306,11 @@ function flattenHeaders(headers: Record<string, unknown>): Record<string, string
 function redact(url: string): string {
   const q = url.indexOf("?");
   return q === -1 ? url : `${url.slice(0, q)}?…`;
+}
+
+/** An error that names what failed without any of its message (which may quote a response body). */
+function bodyFreeError(err: unknown): Error {
+  const clean = new Error("the provider's response could not be processed");
+  clean.name = err instanceof Error ? err.name : "Error";
+  return clean;
 }

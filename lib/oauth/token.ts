@@ -147,11 +147,17 @@ function asciiOnly(json: string): string {
   return json.replace(/[^\x20-\x7e]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** RFC 6749 §3.3: scope is a space-delimited string (a JSON list is kept as is). */
+/**
+ * RFC 6749 §3.3: scope is a space-delimited string (a JSON list is kept as is). A string with no
+ * scope in it is no scope: Flet drops a form-encoded `scope=` (parse_qsl skips blank values), so
+ * toJson() writes no `scope` key, rather than the `[]` nobody sent or the `[""]` oauthlib makes of
+ * a JSON `""` (`"".strip().split(" ")`).
+ */
 function parseScope(value: unknown): string[] | undefined {
   if (Array.isArray(value)) return value.filter(isString);
   if (typeof value !== "string") return undefined;
-  return value.split(" ").filter((s) => s !== "");
+  const scopes = value.split(" ").filter((s) => s !== "");
+  return scopes.length > 0 ? scopes : undefined;
 }
 
 function toNumber(value: unknown): number | undefined {

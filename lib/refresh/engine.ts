@@ -2,6 +2,15 @@
  * The refresh engine: `getToken()`'s refresh of a stored authorization, through the refresh lock
  * (single flight in a process, and across processes with a distributed lock), persisted to the
  * session and the remember-me cookie; a revoked grant signs the provider out.
+ *
+ * Three rules keep rotation sound (RFC 9700 §4.14.2):
+ * - A refresh result is shared only within one binding: one sign-in (its concurrent requests and
+ *   stale copies of its own session), or one remember-me cookie. An old token arriving any other
+ *   way — a restored cookie, a saved token, another session — goes to the provider, whose reuse
+ *   detection can then revoke the grant.
+ * - One `getToken()` sends at most one request to the provider.
+ * - A caller's deadline never cuts the refresh short: it runs to the HTTP client's hard limit and
+ *   its outcome stays in the lock for the callers that come next.
  */
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
@@ -13,48 +22,69 @@ import type { Runtime } from "../runtime.js";
 import { authData, saveSession, setAuthData } from "../session/session.js";
 import { updateAuthorizationToken, type Authorization } from "../signin/authorization.js";
 import { currentProvider } from "../signin/current.js";
+import { endedElsewhere } from "../signin/lifetime.js";
+import { openRecord, sealRecord } from "../signin/records.js";
+import { withDeadline } from "../util/deadline.js";
 import type { RefreshCodec } from "./lock.js";
 
-/**
- * Refreshes through the single-flight lock. `role.leader` tells the caller whether its own call
- * reached the token endpoint (the others shared it), so events fire once per refresh, not once
- * per waiting request.
- */
-function refreshToken(
-  rt: Runtime,
-  name: string,
-  provider: OAuthProvider,
-  token: OAuthToken,
-  role: { leader: boolean } = { leader: false },
-): Promise<OAuthToken> {
+/** Who may share a refresh result: `signin:<id>`, `series:<id>` or a one-off (never shared). */
+export type RefreshBinding = string;
+
+/** Did this call reach the token endpoint itself (so events fire once per refresh)? */
+export interface RefreshRole {
+  leader: boolean;
+}
+
+/** Refreshes through the lock, once; the caller waits at most `timeoutMs`. */
+function refreshOnce(rt: Runtime, name: string, provider: OAuthProvider, token: OAuthToken, binding: RefreshBinding, role: RefreshRole): Promise<OAuthToken> {
   const refresh = token.refreshToken;
   if (refresh === undefined) return Promise.resolve(token);
-  // Keyed by the token generation being replaced (refresh + access token): callers holding the
-  // same expiring token share one refresh, even when the provider does not rotate refresh tokens.
-  const key = `${name}:${createHash("sha256").update(`${refresh}\n${token.accessToken}`).digest("base64url")}`;
-  return rt.config.refreshLock
-    .run(
-      key,
-      async () => {
-        role.leader = true;
-        return token.refreshedWith(await rt.config.http.refresh(provider, refresh), rt.config.clock());
-      },
-      sealedTokenCodec(rt),
-    )
-    .catch((err: unknown) => {
-      if (err instanceof FletAuthError && err.code === "refresh_failed") throw err;
-      const status = err instanceof FletAuthError ? err.status : 502;
-      throw new FletAuthError("refresh_failed", err instanceof Error ? err.message : "Refreshing the token failed.", {
-        cause: err,
-        status,
-        ...(err instanceof FletAuthError && err.oauthError ? { oauthError: err.oauthError } : {}),
-      });
+  // Keyed by the binding and the token generation being replaced (refresh + access token):
+  // callers holding the same expiring token of the same sign-in share one refresh, even when
+  // the provider does not rotate refresh tokens.
+  const generation = createHash("sha256").update(`${refresh}\n${token.accessToken}`).digest("base64url");
+  const key = `${name}:${createHash("sha256").update(binding).digest("base64url").slice(0, 22)}:${generation}`;
+  const shared = rt.config.refreshLock.run(
+    key,
+    async () => {
+      role.leader = true;
+      const next = token.refreshedWith(await rt.config.http.refresh(provider, refresh), rt.config.clock());
+      warnIfShortLived(rt, name, next);
+      return next;
+    },
+    sealedTokenCodec(rt),
+  );
+  const waited = withDeadline(
+    shared,
+    rt.config.timeoutMs,
+    () => new FletAuthError("refresh_failed", `Refreshing the token took longer than ${rt.config.timeoutMs} ms; try again.`, { status: 503 }),
+  );
+  return waited.catch((err: unknown) => {
+    if (err instanceof FletAuthError && err.code === "refresh_failed") throw err;
+    const status = err instanceof FletAuthError ? err.status : 502;
+    throw new FletAuthError("refresh_failed", err instanceof Error ? err.message : "Refreshing the token failed.", {
+      cause: err,
+      status,
+      ...(err instanceof FletAuthError && err.oauthError ? { oauthError: err.oauthError } : {}),
     });
+  });
 }
 
 /**
- * How a shared (distributed) lock stores a refresh result: sealed like the session's token, so a
- * shared store never holds a plaintext token. Every instance needs the same `secret` to open it.
+ * Every `getToken()` would refresh when the provider's tokens live no longer than the margin:
+ * say so once per provider instead of refreshing silently on every call.
+ */
+function warnIfShortLived(rt: Runtime, name: string, token: OAuthToken): void {
+  if (!token.isExpiring(rt.config.clock(), rt.config.refreshMarginMs) || rt.warnedShortLived.has(name)) return;
+  rt.warnedShortLived.add(name);
+  rt.config.logger.warn(
+    `flet-auth: provider "${name}" issues tokens that live no longer than refreshMarginMs (${rt.config.refreshMarginMs} ms), so every getToken() would refresh; lower refreshMarginMs.`,
+  );
+}
+
+/**
+ * How a shared (distributed) lock stores a refresh result: sealed like the session's records, so
+ * a shared store never holds a plaintext token. Every instance needs the same `secret` to open it.
  */
 function sealedTokenCodec(rt: Runtime): RefreshCodec<OAuthToken> {
   return {
@@ -79,52 +109,63 @@ function tryFromJson(json: string): OAuthToken | undefined {
 }
 
 /**
- * {@link refreshToken}, following the chain when the lock answers with a successor that is itself
- * due: a stale session copy (or saved token) may hold a refresh token rotated long ago, whose
- * successor the lock still knows (see `graceMs`). A few hops at most.
+ * A fresh token for `token`: follows successors the lock already knows for this binding (a stale
+ * copy of the session may hold a refresh token rotated moments ago), but sends at most one
+ * request to the provider, even when the new token is already within the margin.
  */
-export async function refreshUntilFresh(
+export async function refreshToFresh(
   rt: Runtime,
   name: string,
   provider: OAuthProvider,
   token: OAuthToken,
-  role: { leader: boolean } = { leader: false },
+  binding: RefreshBinding,
+  role: RefreshRole = { leader: false },
 ): Promise<OAuthToken> {
-  let next = await refreshToken(rt, name, provider, token, role);
-  for (let hop = 0; hop < 3 && next.refreshToken !== undefined && next !== token; hop += 1) {
+  let next = await refreshOnce(rt, name, provider, token, binding, role);
+  for (let hop = 0; hop < 3 && !role.leader && next !== token && next.refreshToken !== undefined; hop += 1) {
     if (!next.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) break;
     const previous = next;
-    next = await refreshToken(rt, name, provider, previous, role);
+    next = await refreshOnce(rt, name, provider, previous, binding, role);
     if (next === previous) break;
   }
   return next;
 }
 
+/** A binding nobody else shares: for saved tokens, whose copies must reach the provider. */
+export function oneOffBinding(rt: Runtime): RefreshBinding {
+  return `once:${Buffer.from(rt.config.randomBytes(16)).toString("base64url")}`;
+}
+
 /**
  * `getToken()` of a stored authorization: refresh, then persist to this request's session (and
- * to the remember-me cookie while headers can still be sent). When the provider answers
- * `invalid_grant` the grant is gone: the authorization is removed and `logout` emitted
- * (checklist 28); other failures leave the session as it was.
+ * to the remember-me cookie while headers can still be sent) — unless the sign-in ended while the
+ * refresh ran (a logout from the same browser): then nothing is written, so the logout sticks.
+ * When the provider answers `invalid_grant` the grant is gone: the authorization is removed and
+ * `logout` emitted (checklist 28); other failures leave the session as it was.
  */
-export async function refreshStored(rt: Runtime, req: Request, res: Response, auth: Authorization, token: OAuthToken): Promise<OAuthToken> {
+export async function refreshStored(rt: Runtime, req: Request, res: Response, auth: Authorization, signInId: string, token: OAuthToken): Promise<OAuthToken> {
   let next: OAuthToken;
-  const role = { leader: false };
+  const role: RefreshRole = { leader: false };
   try {
-    next = await refreshUntilFresh(rt, auth.provider, auth.oauthProvider, token, role);
+    next = await refreshToFresh(rt, auth.provider, auth.oauthProvider, token, `signin:${signInId}`, role);
   } catch (err) {
     if (err instanceof FletAuthError && err.oauthError === "invalid_grant") await dropRevoked(rt, req, res, auth, role.leader);
     throw err;
   }
   const data = authData(req);
-  const stored = data.auths?.[auth.provider];
-  if (stored) {
-    const sealed = await rt.tokens.seal(next.toJson());
-    setAuthData(req, { ...data, auths: { ...data.auths, [auth.provider]: { ...stored, token: sealed } } });
-    await saveSession(req);
-  }
-  if (rt.rememberMe && !res.headersSent) {
+  const opened = await openRecord(rt, auth.provider, data.auths?.[auth.provider]);
+  // The session no longer holds this sign-in (signed out in this request), or the sign-in was
+  // ended elsewhere while we refreshed: this request may use the token it waited for, but
+  // nothing is persisted — no session write under an id a logout destroyed, no cookie.
+  if (opened === undefined || opened.record.id !== signInId || (await endedElsewhere(rt.config, [opened.record])).has(signInId)) return next;
+  const sealed = await sealRecord(rt, { ...opened.record, token: next.toJson() });
+  setAuthData(req, { ...data, auths: { ...data.auths, [auth.provider]: sealed } });
+  await saveSession(req);
+  if (rt.rememberMe && !res.headersSent && opened.record.series !== undefined) {
     const remembered = await rt.rememberMe.read(req);
-    if (remembered?.provider === auth.provider) await rt.rememberMe.write(req, res, { ...remembered, token: next.toJson() });
+    if (remembered?.provider === auth.provider && remembered.series === opened.record.series) {
+      await rt.rememberMe.write(req, res, { ...remembered, token: next.toJson() });
+    }
   }
   for (const other of Object.values(req.authorizations ?? {})) if (other.provider === auth.provider) updateAuthorizationToken(other, next);
   if (role.leader) notify(rt.emitter, rt.config.logger, "refresh", { name: "refresh", provider: auth.provider, auth, req });

@@ -5,7 +5,8 @@
  * another holds the (sealed) result for the instances that waited or that hold a stale copy.
  */
 import { randomBytes } from "node:crypto";
-import { FletAuthError } from "../errors.js";
+import { ErrorCodes, FletAuthError, type FletAuthErrorCode } from "../errors.js";
+import { withDeadline } from "../util/deadline.js";
 import { safeError } from "../util/safe-error.js";
 import { createInProcessRefreshLock, type RefreshCodec, type RefreshLock } from "./lock.js";
 
@@ -33,32 +34,35 @@ export interface RedisSetOptions {
 
 /** Options of {@link createRedisRefreshLock}. */
 export interface RedisRefreshLockOptions {
-  /** Prepended to every key (`{prefix}lock:{key}`, `{prefix}result:{key}`). @default "flet-auth:refresh:" */
+  /** Prepended to every key (`{prefix}lock:{key}`, `{prefix}result:{key}`, `{prefix}attempt:{key}`). @default "flet-auth:refresh:" */
   readonly prefix?: string;
   /**
-   * Lifetime of the lock: how long other instances trust the leader before they take over. Keep it
-   * longer than a refresh can take (fletAuth's `timeoutMs`, 10 s by default).
-   * @default 15000
+   * Lifetime of the lock: how long other instances trust a leader. Keep it above the refresh's
+   * hard limit (the HTTP client's `refreshTimeoutMs`, 60 s by default), so a slow but live
+   * leader is never joined by a second refresh.
+   * @default 75000
    */
   readonly lockMs?: number;
-  /**
-   * How long a successful (sealed) result stays in Redis for callers that still hold the old
-   * tokens, as the in-process lock's `graceMs`.
-   * @default 3600000
-   */
+  /** How long a successful (sealed) result stays in Redis for this sign-in's other requests, as the in-process lock's `graceMs`. @default 60000 */
   readonly graceMs?: number;
+  /** How long a failed refresh's outcome is shared with the callers that come next. @default 5000 */
+  readonly failureMs?: number;
   /** How often a waiting instance looks for the leader's result. @default 50 */
   readonly pollMs?: number;
-  /** How long an instance waits for another instance's refresh before failing with 503. @default 20000 */
+  /** How long an instance polls for another instance's refresh; fletAuth's `timeoutMs` bounds a request's wait anyway. @default 20000 */
   readonly waitMs?: number;
+  /** Deadline of each Redis command (node-redis queues commands while disconnected). @default 2000 */
+  readonly commandTimeoutMs?: number;
 }
 
 interface Settings {
   readonly prefix: string;
   readonly lockMs: number;
   readonly graceMs: number;
+  readonly failureMs: number;
   readonly pollMs: number;
   readonly waitMs: number;
+  readonly commandTimeoutMs: number;
 }
 
 // Deletes the lock only if it still holds our owner token: after `lockMs` it may be another's.
@@ -67,23 +71,31 @@ const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return red
 /**
  * A {@link RefreshLock} shared by every process that uses the same Redis: concurrent callers in
  * one process share one Redis round trip (in-process single flight first); across processes one
- * instance takes a `SET NX PX` lock and refreshes, stores the result encoded by the caller's codec
- * (flet-auth seals the token with the session secret, so every instance needs the same `secret`),
- * and the others poll for it. When the leader fails, the lock is released without a result and a
- * waiting instance takes over. Redis failures reject with `refresh_failed` (status 503).
+ * instance takes a `SET NX PX` lock, marks the refresh token as attempted, refreshes, and stores
+ * the outcome — the result encoded by the caller's codec (flet-auth seals the token with the
+ * session secret, so every instance needs the same `secret`), or a failure for `failureMs` — and
+ * the others poll for it.
+ *
+ * A refresh token that may already have been sent is never sent again while that attempt can
+ * still matter: when a leader died mid-refresh (its lock lapsed, its attempt mark remains, no
+ * outcome), callers fail with a retryable `refresh_failed` (503) and stay signed in, for
+ * `lockMs + graceMs`; only then does one instance try that token again (if the provider had
+ * rotated it, it refuses, and that one sign-in ends — the documented dead-leader case). Redis
+ * failures and missed command deadlines reject with `refresh_failed` (503).
  *
  * @example
  * import { RedisStore } from "connect-redis";
  * import { createClient } from "redis";
- * import { createRedisRefreshLock, fletAuth } from "flet-auth";
+ * import { createRedisRefreshLock, createRedisStore, fletAuth } from "flet-auth";
  *
- * const redis = createClient({ url: process.env.REDIS_URL });
+ * const redis = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true });
  * redis.on("error", (err) => console.error("redis", err));
  * await redis.connect();
  * app.use(fletAuth({
  *   providers: { github },
  *   secret: process.env.SESSION_SECRET, // the same on every instance
  *   session: { store: new RedisStore({ client: redis }) },
+ *   store: createRedisStore(redis),
  *   refreshLock: createRedisRefreshLock(redis),
  * }));
  */
@@ -92,13 +104,20 @@ export function createRedisRefreshLock(client: RedisRefreshLockClient, options: 
   if (typeof options !== "object" || options === null) throw new TypeError("createRedisRefreshLock(client, options): options must be an object");
   const settings: Settings = {
     prefix: prefixOption(options.prefix),
-    lockMs: msOption("lockMs", options.lockMs, 15_000),
-    graceMs: msOption("graceMs", options.graceMs, 3_600_000),
+    lockMs: msOption("lockMs", options.lockMs, 75_000),
+    graceMs: msOption("graceMs", options.graceMs, 60_000),
+    failureMs: msOption("failureMs", options.failureMs, 5_000),
     pollMs: msOption("pollMs", options.pollMs, 50),
     waitMs: msOption("waitMs", options.waitMs, 20_000),
+    commandTimeoutMs: msOption("commandTimeoutMs", options.commandTimeoutMs, 2_000),
   };
-  // Callers of one process share one distributed attempt, and its result for graceMs.
-  const local = createInProcessRefreshLock({ graceMs: settings.graceMs });
+  if (settings.pollMs >= settings.waitMs) throw new TypeError(`createRedisRefreshLock: options.pollMs (${settings.pollMs}) must be below options.waitMs (${settings.waitMs})`);
+  if (settings.pollMs >= settings.lockMs) throw new TypeError(`createRedisRefreshLock: options.pollMs (${settings.pollMs}) must be below options.lockMs (${settings.lockMs})`);
+  if (settings.commandTimeoutMs >= settings.lockMs) {
+    throw new TypeError(`createRedisRefreshLock: options.commandTimeoutMs (${settings.commandTimeoutMs}) must be below options.lockMs (${settings.lockMs})`);
+  }
+  // Callers of one process share one distributed attempt and its outcome.
+  const local = createInProcessRefreshLock({ graceMs: settings.graceMs, failureMs: settings.failureMs });
   return Object.freeze({
     run<T>(key: string, refresh: () => Promise<T>, codec?: RefreshCodec<T>): Promise<T> {
       if (!isCodec(codec)) {
@@ -111,55 +130,95 @@ export function createRedisRefreshLock(client: RedisRefreshLockClient, options: 
   });
 }
 
+interface Keys {
+  readonly lock: string;
+  readonly result: string;
+  readonly attempt: string;
+}
+
 async function runShared<T>(client: RedisRefreshLockClient, s: Settings, key: string, refresh: () => Promise<T>, codec: RefreshCodec<T>): Promise<T> {
-  const lockKey = `${s.prefix}lock:${key}`;
-  const resultKey = `${s.prefix}result:${key}`;
+  const keys: Keys = { lock: `${s.prefix}lock:${key}`, result: `${s.prefix}result:${key}`, attempt: `${s.prefix}attempt:${key}` };
   const deadline = Date.now() + s.waitMs;
   for (;;) {
-    const done = await redis("GET", () => client.get(resultKey));
-    if (done !== null) return codec.decode(done);
+    const done = await redis(s, "GET", () => client.get(keys.result));
+    if (done !== null) return outcome(done, codec);
     const owner = randomBytes(18).toString("base64url");
-    const locked = await redis("SET NX", () => client.set(lockKey, owner, { condition: "NX", expiration: { type: "PX", value: s.lockMs } }));
-    if (locked === "OK") return lead(client, s, lockKey, resultKey, owner, refresh, codec);
-    // Another instance is refreshing; its result, or its lock lapsing (it failed), ends the wait.
+    const locked = await redis(s, "SET NX", () => client.set(keys.lock, owner, { condition: "NX", expiration: { type: "PX", value: s.lockMs } }));
+    if (locked === "OK") return lead(client, s, keys, owner, refresh, codec);
+    // Another instance is refreshing; its outcome, or its lock lapsing, ends the wait.
     if (Date.now() >= deadline) {
-      throw new FletAuthError(
-        "refresh_failed",
-        `Another instance holds the refresh lock for this token and did not finish within ${s.waitMs} ms.`,
-        { status: 503 },
-      );
+      throw new FletAuthError("refresh_failed", `Another instance is refreshing this token and did not finish within ${s.waitMs} ms; try again.`, {
+        status: 503,
+      });
     }
     await sleep(Math.min(s.pollMs, Math.max(1, deadline - Date.now())));
   }
 }
 
-async function lead<T>(
-  client: RedisRefreshLockClient,
-  s: Settings,
-  lockKey: string,
-  resultKey: string,
-  owner: string,
-  refresh: () => Promise<T>,
-  codec: RefreshCodec<T>,
-): Promise<T> {
+async function lead<T>(client: RedisRefreshLockClient, s: Settings, keys: Keys, owner: string, refresh: () => Promise<T>, codec: RefreshCodec<T>): Promise<T> {
   let release = true;
   try {
-    // A leader may have stored its result and released between our GET and our SET.
-    const done = await redis("GET", () => client.get(resultKey));
-    if (done !== null) return await codec.decode(done);
-    const value = await refresh();
+    // A leader may have stored its outcome and released between our GET and our SET.
+    const done = await redis(s, "GET", () => client.get(keys.result));
+    if (done !== null) return await outcome(done, codec);
+    // A leader took this token before us and left no outcome: it died, or lost its result, after
+    // it may have sent the refresh token. Sending it again could be a reuse (RFC 9700 §4.14.2).
+    if ((await redis(s, "GET", () => client.get(keys.attempt))) !== null) {
+      throw new FletAuthError("refresh_failed", "A refresh of this token was started elsewhere and its outcome is unknown; try again shortly.", {
+        status: 503,
+      });
+    }
+    await redis(s, "SET", () => client.set(keys.attempt, owner, { expiration: { type: "PX", value: s.lockMs + s.graceMs } }));
+    let value: T;
+    try {
+      value = await refresh();
+    } catch (err) {
+      // A definite answer (the provider refused, or was unreachable before anything was sent)
+      // is shared for failureMs; a timeout leaves the outcome unknown, so the attempt mark stays.
+      const unknown = err instanceof FletAuthError && err.code === "provider_timeout";
+      await client
+        .set(keys.result, `err:${JSON.stringify(failureOf(err))}`, { expiration: { type: "PX", value: s.failureMs } })
+        .catch(() => undefined);
+      if (!unknown) await client.del(keys.attempt).catch(() => undefined);
+      throw err;
+    }
     try {
       const text = await codec.encode(value);
-      await client.set(resultKey, text, { expiration: { type: "PX", value: s.graceMs } });
+      await redis(s, "SET", () => client.set(keys.result, `ok:${text}`, { expiration: { type: "PX", value: s.graceMs } }));
     } catch {
-      // The refresh succeeded and rotated the refresh token: this caller keeps the new token. Keep
-      // the lock, so other instances wait (then time out) instead of presenting the rotated-out token.
+      // The refresh succeeded and rotated the refresh token: this caller keeps the new token (and
+      // stores it in its session). Keep the lock and the attempt mark, so other instances fail
+      // with a retryable error instead of presenting the rotated-out token.
       release = false;
     }
     return value;
   } finally {
-    if (release) await releaseLock(client, lockKey, owner).catch(() => undefined);
+    if (release) await releaseLock(client, keys.lock, owner).catch(() => undefined);
   }
+}
+
+/** A failure's public fields, enough to rebuild the same FletAuthError on another instance. */
+function failureOf(err: unknown): Record<string, unknown> {
+  if (err instanceof FletAuthError) {
+    return { code: err.code, status: err.status, message: err.message, oauthError: err.oauthError, description: err.description };
+  }
+  return { code: "refresh_failed", status: 502, message: "Refreshing the token failed." };
+}
+
+async function outcome<T>(stored: string, codec: RefreshCodec<T>): Promise<T> {
+  if (stored.startsWith("ok:")) return codec.decode(stored.slice(3));
+  let f: Record<string, unknown> = {};
+  try {
+    f = JSON.parse(stored.slice(4)) as Record<string, unknown>;
+  } catch {
+    // Unreadable: report a generic failure.
+  }
+  const code = typeof f["code"] === "string" && Object.hasOwn(ErrorCodes, f["code"]) ? (f["code"] as FletAuthErrorCode) : "refresh_failed";
+  throw new FletAuthError(code, typeof f["message"] === "string" ? f["message"] : "Refreshing the token failed.", {
+    status: typeof f["status"] === "number" ? f["status"] : 502,
+    ...(typeof f["oauthError"] === "string" ? { oauthError: f["oauthError"] } : {}),
+    ...(typeof f["description"] === "string" ? { description: f["description"] } : {}),
+  });
 }
 
 async function releaseLock(client: RedisRefreshLockClient, lockKey: string, owner: string): Promise<void> {
@@ -170,10 +229,10 @@ async function releaseLock(client: RedisRefreshLockClient, lockKey: string, owne
   }
 }
 
-/** Runs one Redis command; its failure becomes `refresh_failed` (503) with a sanitized cause. */
-async function redis<R>(command: string, call: () => Promise<R>): Promise<R> {
+/** Runs one Redis command with a deadline; a failure becomes `refresh_failed` (503) with a sanitized cause. */
+async function redis<R>(s: Settings, command: string, call: () => Promise<R>): Promise<R> {
   try {
-    return await call();
+    return await withDeadline(call(), s.commandTimeoutMs, () => new Error(`no answer within ${s.commandTimeoutMs} ms`));
   } catch (err) {
     throw new FletAuthError("refresh_failed", `The refresh lock's Redis ${command} failed.`, { status: 503, cause: safeError(err) });
   }

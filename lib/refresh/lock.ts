@@ -28,15 +28,20 @@ export interface RefreshLock {
 /** Options of {@link createInProcessRefreshLock}. */
 export interface InProcessRefreshLockOptions {
   /**
-   * How long a successful result stays available to callers that still hold the old refresh
-   * token. express-session saves whole sessions, so a request that loaded the session before a
-   * refresh was saved and writes it afterwards puts the old refresh token back; with rotation the
-   * provider would refuse it at the next refresh, signing the user out. Within this window the
-   * old token resolves to its successor instead, and the session is repaired. The trade-off: in
-   * this process, a copy of an old refresh token obtains its successor during the window.
-   * @default 3600000 (one hour, a typical access-token lifetime)
+   * How long a successful result stays available to callers that still hold the old token. Keys
+   * are bound to one sign-in (see docs/configuration.md#refreshlock), so this only serves the
+   * same session's concurrent requests and a stale copy of that session written back by a
+   * request that loaded it before the refresh. Keep it short: within it, the successor is shared
+   * without the provider seeing the old token again.
+   * @default 60000 (one minute)
    */
   readonly graceMs?: number;
+  /**
+   * How long a failed refresh's outcome is shared with the callers that come next, instead of
+   * each sending its own request to a provider that is failing already (no retry storm).
+   * @default 5000
+   */
+  readonly failureMs?: number;
   /** Most results kept; the oldest go first. @default 10000 */
   readonly maxEntries?: number;
   /** Milliseconds clock. @default Date.now */
@@ -46,20 +51,28 @@ export interface InProcessRefreshLockOptions {
 interface Entry {
   readonly promise: Promise<unknown>;
   settledAt: number | undefined;
+  failed: boolean;
 }
 
-/** The default {@link RefreshLock}: a map of in-flight promises in this process. */
+/**
+ * The default {@link RefreshLock}: a map of in-flight promises in this process. A refresh runs
+ * to its own end whatever its callers' deadlines; its outcome stays for the callers that come
+ * next (`graceMs` for a success, `failureMs` for a failure).
+ */
 export function createInProcessRefreshLock(options: InProcessRefreshLockOptions = {}): RefreshLock {
-  const graceMs = options.graceMs ?? 3_600_000;
+  const graceMs = options.graceMs ?? 60_000;
+  const failureMs = options.failureMs ?? 5_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const clock = options.clock ?? Date.now;
   const entries = new Map<string, Entry>();
+  const expired = (entry: Entry, now: number): boolean =>
+    entry.settledAt !== undefined && now - entry.settledAt >= (entry.failed ? failureMs : graceMs);
 
   // Map order is insertion order: the oldest entries come first, so sweeping stops early.
   const sweep = (now: number): void => {
     for (const [key, entry] of entries) {
-      const expired = entry.settledAt !== undefined && now - entry.settledAt >= graceMs;
-      if (!expired && entries.size < maxEntries) break;
+      if (!expired(entry, now) && entries.size < maxEntries) break;
+      // An in-flight refresh is never dropped: a second one would present the same refresh token.
       if (entry.settledAt !== undefined) entries.delete(key);
     }
   };
@@ -69,19 +82,22 @@ export function createInProcessRefreshLock(options: InProcessRefreshLockOptions 
       const now = clock();
       sweep(now);
       const existing = entries.get(key);
-      if (existing) return existing.promise as Promise<T>;
-      const entry: Entry = { promise: Promise.resolve(), settledAt: undefined };
+      if (existing && !expired(existing, now)) return existing.promise as Promise<T>;
+      entries.delete(key);
+      const entry: Entry = { promise: Promise.resolve(), settledAt: undefined, failed: false };
       const promise = (async () => refresh())().then(
         (value) => {
           entry.settledAt = clock();
           return value;
         },
         (err: unknown) => {
-          // Failures are not kept: the next caller may retry (e.g. after a network blip).
-          entries.delete(key);
+          entry.settledAt = clock();
+          entry.failed = true;
           throw err;
         },
       );
+      // Kept even when nobody awaits it any more (every caller's deadline passed).
+      promise.catch(() => undefined);
       entries.set(key, Object.assign(entry, { promise }));
       return promise;
     },

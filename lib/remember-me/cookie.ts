@@ -18,10 +18,16 @@ export interface RememberedLogin {
    * restore) keep it, so `maxAge` bounds the whole remembered period instead of sliding.
    */
   readonly since?: number;
+  /** The series this cookie belongs to (server-side record, see series.ts). */
+  readonly series: string;
+  /** This cookie's place in its series: rotated on every use. */
+  readonly nonce: string;
 }
 
 /** Reads, writes and clears the remember-me cookie. */
 export interface RememberMe {
+  /** How long a cookie written now for a period that started at `since` stays valid (ms). */
+  remaining(since: number | undefined): number;
   read(req: Request): Promise<RememberedLogin | undefined>;
   /** True when the request carries the cookie at all (valid or not). */
   present(req: Request): boolean;
@@ -46,6 +52,9 @@ export function createRememberMe(options: NonNullable<FletAuthConfig["rememberMe
   });
 
   return {
+    remaining(since) {
+      return (since ?? clock()) + options.maxAgeMs - clock();
+    },
     present(req) {
       return readCookie(req, options.cookieName) !== undefined;
     },
@@ -104,12 +113,13 @@ function refreshOnly(tokenJson: string): string | undefined {
 
 function parseRemembered(value: unknown): RememberedLogin | undefined {
   if (!isRecord(value)) return undefined;
-  const { provider, token, fetchUser, fetchGroups, scope, since } = value;
+  const { provider, token, fetchUser, fetchGroups, scope, since, series, nonce } = value;
   if (typeof provider !== "string" || typeof token !== "string") return undefined;
+  if (typeof series !== "string" || typeof nonce !== "string") return undefined;
   if (typeof fetchUser !== "boolean" || typeof fetchGroups !== "boolean") return undefined;
   if (!Array.isArray(scope) || !scope.every((s) => typeof s === "string")) return undefined;
   if (typeof since !== "number" || !Number.isFinite(since)) return undefined;
-  return { provider, token, fetchUser, fetchGroups, scope, since };
+  return { provider, token, fetchUser, fetchGroups, scope, since, series, nonce };
 }
 
 /** One cookie's raw value from the Cookie header (RFC 6265 §5.4), without cookie-parser. */

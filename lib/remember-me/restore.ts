@@ -1,16 +1,18 @@
 import type { Request, Response } from "express";
 import { FletAuthError } from "../errors.js";
 import { loginEvent, notify } from "../events.js";
-import type { Runtime } from "../runtime.js";
-import { refreshUntilFresh } from "../refresh/engine.js";
-import { completeSignIn } from "../signin/commit.js";
 import { OAuthToken } from "../oauth/token.js";
+import { refreshToFresh } from "../refresh/engine.js";
+import type { Runtime } from "../runtime.js";
+import { completeSignIn } from "../signin/commit.js";
+import { useSeries } from "./series.js";
 
 /**
  * A browser with no signed-in session but a remember-me cookie (SPEC §4): open the cookie
- * (microseconds, no PBKDF2), refresh and re-fetch the user as needed, sign in. A cookie that
- * does not open, or whose grant the provider refuses, is cleared; a provider outage leaves it
- * for the next request.
+ * (microseconds, no PBKDF2), check and rotate its series, refresh and re-fetch the user as
+ * needed, sign in. A cookie that does not open, whose series was revoked, or whose grant the
+ * provider refuses, is cleared; an already-rotated cookie revokes its series (`logout` with
+ * reason `remember_me_reused`); a provider outage leaves it for the next request.
  */
 export async function restoreRemembered(rt: Runtime, req: Request, res: Response): Promise<void> {
   const remember = rt.rememberMe;
@@ -21,9 +23,22 @@ export async function restoreRemembered(rt: Runtime, req: Request, res: Response
     remember.clear(req, res);
     return;
   }
+  const use = await useSeries(rt.config, saved.series, saved.nonce, remember.remaining(saved.since));
+  if (use.kind === "revoked" || use.kind === "reused") {
+    remember.clear(req, res);
+    if (use.kind === "reused") {
+      rt.config.logger.warn(`flet-auth: a remember-me cookie of provider "${saved.provider}" was used after it had been rotated (a copy?); its series is revoked.`);
+      notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: saved.provider, auth: undefined, reason: "remember_me_reused", req, res });
+    }
+    return;
+  }
   try {
     let token = OAuthToken.fromJson(saved.token);
-    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) token = await refreshUntilFresh(rt, saved.provider, provider, token);
+    // Bound to the series: the same browser's concurrent restores share one refresh; a copy of an
+    // old cookie elsewhere is another series generation and goes to the provider.
+    if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) {
+      token = await refreshToFresh(rt, saved.provider, provider, token, `series:${saved.series}:${saved.nonce}`);
+    }
     await completeSignIn(rt, req, res, {
       name: saved.provider,
       provider,
@@ -33,11 +48,15 @@ export async function restoreRemembered(rt: Runtime, req: Request, res: Response
       scope: saved.scope,
       remember: true,
       rememberSince: saved.since,
+      series: { id: saved.series, nonce: use.kind === "rotated" ? use.nonce : undefined },
       source: "rememberMe",
     });
   } catch (err) {
     const e = err instanceof FletAuthError ? err : new FletAuthError("user_fetch_failed", "Restoring the remembered sign-in failed.", { cause: err });
     if (e.status < 500) remember.clear(req, res);
+    // The series moved on: a cookie kept for a retry must carry the new nonce, or the retry
+    // would look like a stolen copy.
+    else if (use.kind === "rotated") await remember.write(req, res, { ...saved, nonce: use.nonce });
     notify(rt.emitter, rt.config.logger, "login", loginEvent({ provider: saved.provider, source: "rememberMe", req, res }, { error: e }));
   }
 }

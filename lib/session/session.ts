@@ -61,7 +61,7 @@ export function authData(req: Request): FletAuthSessionData {
   const raw: unknown = req.session?.fletAuth;
   if (!isRecord(raw)) return {};
   const auths = isRecord(raw["auths"])
-    ? Object.fromEntries(Object.entries(raw["auths"]).filter(([, a]) => isStoredAuthorization(a)))
+    ? Object.fromEntries(Object.entries(raw["auths"]).filter(([, a]) => typeof a === "string"))
     : undefined;
   const tx = isRecord(raw["tx"]) ? Object.fromEntries(Object.entries(raw["tx"]).filter(([, t]) => isTransaction(t))) : undefined;
   return {
@@ -69,17 +69,6 @@ export function authData(req: Request): FletAuthSessionData {
     ...(tx ? { tx: tx as FletAuthSessionData["tx"] } : {}),
     ...(typeof raw["current"] === "string" ? { current: raw["current"] } : {}),
   };
-}
-
-function isStoredAuthorization(value: unknown): boolean {
-  return (
-    isRecord(value) &&
-    typeof value["token"] === "string" &&
-    typeof value["fetchUser"] === "boolean" &&
-    typeof value["fetchGroups"] === "boolean" &&
-    Array.isArray(value["scope"]) &&
-    (value["user"] === undefined || value["user"] === null || (isRecord(value["user"]) && typeof value["user"]["id"] === "string"))
-  );
 }
 
 function isTransaction(value: unknown): boolean {

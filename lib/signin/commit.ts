@@ -4,9 +4,10 @@ import { loginEvent, notify, type LoginSource } from "../events.js";
 import type { OAuthToken } from "../oauth/token.js";
 import type { OAuthProvider, ProviderContext } from "../providers/provider.js";
 import type { Runtime } from "../runtime.js";
-import type { StoredAuthorization } from "../session/data.js";
+import { startSeries } from "../remember-me/series.js";
 import { authData, regenerateSession, saveSession } from "../session/session.js";
 import type { Authorization } from "./authorization.js";
+import { sealRecord, type SignInRecord } from "./records.js";
 import { buildAuthorization, setRequestAuth } from "./request-auth.js";
 import { makeUser, type User } from "./user.js";
 
@@ -21,27 +22,43 @@ export interface SignIn {
   readonly remember: boolean;
   /** For a restore from the remember-me cookie: when the user first asked to be remembered. */
   readonly rememberSince?: number | undefined;
+  /**
+   * For a restore: the cookie's series, and the nonce to write (`undefined`: a concurrent request
+   * of the same browser, which already has the rotated cookie — write none).
+   */
+  readonly series?: { readonly id: string; readonly nonce: string | undefined } | undefined;
   readonly source: LoginSource;
 }
 
 /**
- * Fetches the user (and groups), then commits the sign-in: a new session id (no fixation),
- * the sealed token stored, the remember-me cookie written when asked, the session saved — and
- * only then the `login` event (events notify after state is committed).
+ * Fetches the user (and groups), then commits the sign-in: a new session id (no fixation), the
+ * sealed record stored, the remember-me series started and its cookie written when asked, the
+ * session saved — and only then the `login` event (events notify after state is committed).
  */
 export async function completeSignIn(rt: Runtime, req: Request, res: Response, s: SignIn): Promise<Authorization> {
   const user = s.fetchUser ? await fetchUserAndGroups(rt, s.provider, s.token, s.fetchGroups) : undefined;
-  const stored: StoredAuthorization = {
-    token: await rt.tokens.seal(s.token.toJson()),
+  let series = s.series;
+  if (series === undefined && s.remember && rt.rememberMe) {
+    series = await startSeries(rt.config, s.name, user?.id, rt.rememberMe.remaining(undefined));
+  }
+  const now = rt.config.clock();
+  const record: SignInRecord = {
+    id: Buffer.from(rt.config.randomBytes(16)).toString("base64url"),
+    provider: s.name,
+    token: s.token.toJson(),
     user,
     fetchUser: s.fetchUser,
     fetchGroups: s.fetchGroups,
     scope: [...s.scope],
+    signedInAt: now,
+    seenAt: now,
+    ...(series !== undefined ? { series: series.id } : {}),
   };
+  const sealed = await sealRecord(rt, record);
   const { auths: previous = {}, tx } = authData(req);
   // Other providers' sign-ins and logins still pending (another tab) move to the new session id.
-  await regenerateSession(req, { auths: { ...previous, [s.name]: stored }, current: s.name, ...(tx ? { tx } : {}) });
-  if (s.remember && rt.rememberMe) {
+  await regenerateSession(req, { auths: { ...previous, [s.name]: sealed }, current: s.name, ...(tx ? { tx } : {}) });
+  if (rt.rememberMe && series?.nonce !== undefined) {
     await rt.rememberMe.write(req, res, {
       provider: s.name,
       token: s.token.toJson(),
@@ -49,11 +66,13 @@ export async function completeSignIn(rt: Runtime, req: Request, res: Response, s
       fetchGroups: s.fetchGroups,
       scope: s.scope,
       since: s.rememberSince,
+      series: series.id,
+      nonce: series.nonce,
     });
   }
   await saveSession(req);
   await setRequestAuth(rt, req, res);
-  const auth = req.authorizations[s.name] ?? buildAuthorization(rt, req, res, s.name, stored, s.token);
+  const auth = req.authorizations[s.name] ?? buildAuthorization(rt, req, res, record, s.token);
   notify(rt.emitter, rt.config.logger, "login", loginEvent({ provider: s.name, source: s.source, req, res }, { auth }));
   return auth;
 }

@@ -1,71 +1,81 @@
 import type { Request, Response } from "express";
-import { FletAuthError } from "../errors.js";
-import { OAuthToken } from "../oauth/token.js";
+import { notify, type LogoutReason } from "../events.js";
+import type { OAuthToken } from "../oauth/token.js";
 import { refreshStored } from "../refresh/engine.js";
 import type { Runtime } from "../runtime.js";
-import type { StoredAuthorization } from "../session/data.js";
 import { authData, setAuthData } from "../session/session.js";
 import { createAuthorization, type Authorization } from "./authorization.js";
 import { currentProvider } from "./current.js";
+import { endedElsewhere, expiry, seenAtDue } from "./lifetime.js";
+import { openRecord, sealRecord, type OpenedRecord, type SignInRecord } from "./records.js";
 
 /**
- * Sets `req.authorizations` and `req.auth` from the session. A stored token that does not
- * decrypt (secret rotated out, store tampered with) counts as signed out and is removed —
- * never a 500 (checklist 26). Entries of providers this instance does not configure (another
- * fletAuth() instance of the app) are left alone.
+ * Sets `req.authorizations` and `req.auth` from the session. An entry that does not open (secret
+ * rotated out, store tampered with), that outlived its idle or absolute lifetime, or that was
+ * ended elsewhere counts as signed out and is removed — never a 500 (checklist 24, 26). Entries
+ * of providers this instance does not configure (another fletAuth() instance of the app) are
+ * left alone. A request that only reads leaves the session untouched.
  */
 export async function setRequestAuth(rt: Runtime, req: Request, res: Response): Promise<void> {
   const data = authData(req);
-  const all: Record<string, Authorization> = {};
-  let dropped = false;
-  for (const [name, stored] of Object.entries(data.auths ?? {})) {
+  const now = rt.config.clock();
+  const live: OpenedRecord[] = [];
+  const gone: Array<{ readonly name: string; readonly reason: LogoutReason | undefined; readonly opened?: OpenedRecord }> = [];
+  for (const [name, sealed] of Object.entries(data.auths ?? {})) {
     // Another fletAuth() instance's provider: not ours to show, not ours to remove.
     if (!rt.config.providers.has(name)) continue;
-    const text = await rt.tokens.open(stored.token);
-    let token: OAuthToken | undefined;
-    try {
-      token = text === undefined ? undefined : OAuthToken.fromJson(text);
-    } catch {
-      token = undefined;
-    }
-    if (token === undefined) {
-      dropped = true;
+    const opened = await openRecord(rt, name, sealed);
+    if (opened === undefined) {
+      gone.push({ name, reason: undefined });
       continue;
     }
-    all[name] = buildAuthorization(rt, req, res, name, stored, token);
+    const reason = expiry(opened.record, now, rt.config);
+    if (reason !== undefined) gone.push({ name, reason, opened });
+    else live.push(opened);
   }
-  if (dropped) {
-    const auths = Object.fromEntries(Object.entries(data.auths ?? {}).filter(([name]) => name in all || !rt.config.providers.has(name)));
-    const keepCurrent = data.current !== undefined && (data.current in all || !rt.config.providers.has(data.current));
-    setAuthData(req, { ...data, auths, current: keepCurrent ? data.current : undefined });
+  const ended = await endedElsewhere(rt.config, live.map((o) => o.record));
+  const all: Record<string, Authorization> = {};
+  const touched: Record<string, string> = {};
+  for (const opened of live) {
+    const { record } = opened;
+    if (ended.has(record.id)) {
+      gone.push({ name: record.provider, reason: "ended", opened });
+      continue;
+    }
+    all[record.provider] = buildAuthorization(rt, req, res, record, opened.token);
+    if (seenAtDue(record, now, rt.config)) touched[record.provider] = await sealRecord(rt, { ...record, seenAt: now });
   }
-  const current = currentProvider(data.current, Object.keys(all));
+  if (gone.length > 0 || Object.keys(touched).length > 0) {
+    const auths: Record<string, string> = { ...data.auths, ...touched };
+    for (const { name } of gone) delete auths[name];
+    const names = Object.keys(auths);
+    setAuthData(req, { ...data, auths, current: currentProvider(data.current, names) });
+  }
   req.authorizations = Object.freeze(all);
+  const current = currentProvider(data.current, Object.keys(all));
   req.auth = current === undefined ? undefined : all[current];
+  // Events notify after the state is set (they see req.auth without the ended sign-in).
+  for (const { name, reason, opened } of gone) {
+    if (reason === undefined || opened === undefined) continue;
+    const auth = buildAuthorization(rt, req, res, opened.record, opened.token);
+    notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: name, auth, reason, req, res });
+  }
 }
 
-/** An {@link Authorization} for a stored entry, whose `getToken()` refreshes through the runtime. */
-export function buildAuthorization(
-  rt: Runtime,
-  req: Request,
-  res: Response,
-  name: string,
-  stored: StoredAuthorization,
-  token: OAuthToken,
-): Authorization {
-  const oauthProvider = rt.config.providers.get(name);
-  if (!oauthProvider) throw new FletAuthError("unknown_provider", `Unknown provider "${name}".`);
+/** An {@link Authorization} for a stored record, whose `getToken()` refreshes through the engine. */
+export function buildAuthorization(rt: Runtime, req: Request, res: Response, record: SignInRecord, token: OAuthToken): Authorization {
+  const oauthProvider = rt.config.providers.get(record.provider);
+  if (oauthProvider === undefined) throw new TypeError(`flet-auth: no provider "${record.provider}" in this instance`);
   return createAuthorization({
-    provider: name,
+    provider: record.provider,
     oauthProvider,
     token,
-    user: stored.user,
-    fetchUser: stored.fetchUser,
-    fetchGroups: stored.fetchGroups,
-    scope: stored.scope,
+    user: record.user,
+    fetchUser: record.fetchUser,
+    fetchGroups: record.fetchGroups,
+    scope: record.scope,
     refreshMarginMs: rt.config.refreshMarginMs,
     clock: rt.config.clock,
-    refresher: (auth, current) => refreshStored(rt, req, res, auth, current),
+    refresher: (auth, current) => refreshStored(rt, req, res, auth, record.id, current),
   });
 }
-

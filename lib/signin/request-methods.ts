@@ -12,9 +12,12 @@ import { addTransaction, type Transaction } from "../flow/transactions.js";
 import { setRequestAuth } from "./request-auth.js";
 import type { Runtime } from "../runtime.js";
 import { authData, regenerateSession, saveSession, setAuthData } from "../session/session.js";
-import { refreshUntilFresh } from "../refresh/engine.js";
+import { oneOffBinding, refreshToFresh } from "../refresh/engine.js";
 import { completeSignIn } from "./commit.js";
 import { currentProvider } from "./current.js";
+import { endSignIn, endUser } from "./lifetime.js";
+import { openRecord } from "./records.js";
+import { revokeSeries } from "../remember-me/series.js";
 import { OAuthToken } from "../oauth/token.js";
 
 /** Options of `req.login(provider, options)`: Flet's `page.login` arguments, camelCase. */
@@ -53,13 +56,15 @@ const LOGIN_OPTION_KEYS = new Set([
 export function installRequestMethods(rt: Runtime, req: Request, res: Response): void {
   const login = (name: string, options: LoginOptions = {}) => startLogin(rt, req, res, name, options);
   req.login = login as Request["login"];
-  req.logout = (name?: string) => logout(rt, req, res, name);
+  req.logout = (name?: string, options: LogoutOptions = {}) => logout(rt, req, res, name, options);
 }
 
 async function startLogin(rt: Runtime, req: Request, res: Response, name: string, options: LoginOptions): Promise<Authorization | undefined> {
   const provider = rt.config.providers.get(name);
   if (provider === undefined) {
-    throw new FletAuthError("unknown_provider", `Unknown provider "${String(name)}". Configured: ${[...rt.config.providers.keys()].join(", ")}.`);
+    // The name is not echoed: it comes from the request path, and a handler that sends
+    // err.message as HTML would reflect it. The configured names are safe.
+    throw new FletAuthError("unknown_provider", `Unknown provider. Configured: ${[...rt.config.providers.keys()].join(", ")}.`);
   }
   checkLoginOptions(options);
   const fetchUser = options.fetchUser ?? rt.config.fetchUser;
@@ -70,7 +75,8 @@ async function startLogin(rt: Runtime, req: Request, res: Response, name: string
   if (options.savedToken !== undefined) {
     let token = OAuthToken.fromJson(options.savedToken);
     if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) {
-      token = await refreshUntilFresh(rt, name, provider, token);
+      // A saved token's copies must reach the provider (its reuse detection): never shared.
+      token = await refreshToFresh(rt, name, provider, token, oneOffBinding(rt));
     }
     return completeSignIn(rt, req, res, { name, provider, token, fetchUser, fetchGroups, scope, remember, source: "savedToken" });
   }
@@ -128,23 +134,48 @@ function checkLoginOptions(options: LoginOptions): void {
   }
 }
 
+/** Options of `req.logout(provider?, options?)`. */
+export interface LogoutOptions {
+  /**
+   * Also end this user's other sign-ins and revoke every remember-me series of theirs, on every
+   * device ("sign out everywhere"). Needs the user (`fetchUser`); several instances need a shared
+   * `store`.
+   */
+  readonly everywhere?: boolean;
+}
+
 /**
- * Signs out of one provider or all. Signing out of everything regenerates the session (checklist
- * 21); the remember-me cookie goes with it, or with the provider it remembers.
+ * Signs out of one provider or all. Each ended sign-in is recorded in the store (a copy of the
+ * session, or a request still running, cannot bring it back), its remember-me series revoked and
+ * the cookie cleared. Signing out of everything regenerates the session (checklist 21).
  */
-async function logout(rt: Runtime, req: Request, res: Response, name?: string): Promise<void> {
+async function logout(rt: Runtime, req: Request, res: Response, name: string | undefined, options: LogoutOptions): Promise<void> {
+  if (typeof options !== "object" || options === null) throw new TypeError("req.logout(provider, options): options must be an object such as { everywhere: true }");
+  for (const key of Object.keys(options)) if (key !== "everywhere") throw new TypeError(`req.logout: unknown option "${key}"`);
+  if (options.everywhere !== undefined && typeof options.everywhere !== "boolean") throw new TypeError("req.logout options.everywhere must be true or false");
   const before = { ...(req.authorizations ?? {}) };
   const data = authData(req);
   const auths = { ...data.auths };
   // Only this instance's providers (another fletAuth() instance keeps its own sign-ins), and own
   // keys only: a name from a request ("constructor", "__proto__") never reaches the prototype.
   const ours = (n: string): boolean => rt.config.providers.has(n) && Object.hasOwn(auths, n);
-  const removed = name === undefined ? Object.keys(auths).filter(ours) : ours(name) ? [name] : [];
-  for (const n of removed) delete auths[n];
+  const removed = name === undefined ? Object.keys(auths).filter(ours) : typeof name === "string" && ours(name) ? [name] : [];
+  const now = rt.config.clock();
+  for (const n of removed) {
+    const opened = await openRecord(rt, n, auths[n]);
+    delete auths[n];
+    if (opened === undefined) continue;
+    await endSignIn(rt.config, opened.record.id);
+    if (opened.record.series !== undefined) await revokeSeries(rt.config, opened.record.series);
+    if (options.everywhere === true && opened.record.user !== undefined) await endUser(rt.config, n, opened.record.user.id, now);
+  }
   const rest = Object.keys(auths);
   if (rt.rememberMe && rt.rememberMe.present(req)) {
-    const remembered = name === undefined ? undefined : await rt.rememberMe.read(req);
-    if (name === undefined || rest.length === 0 || remembered === undefined || remembered.provider === name) rt.rememberMe.clear(req, res);
+    const remembered = await rt.rememberMe.read(req);
+    if (name === undefined || rest.length === 0 || remembered === undefined || remembered.provider === name) {
+      if (remembered !== undefined) await revokeSeries(rt.config, remembered.series);
+      rt.rememberMe.clear(req, res);
+    }
   }
   if (rest.length === 0) {
     // Nothing stored (a signed-out visitor): do not create a session just to empty it.

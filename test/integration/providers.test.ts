@@ -401,7 +401,8 @@ describe.each(EXPRESS)("provider presets ($name)", ({ create }) => {
     beforeAll(async () => {
       oauthApp = await startFakeProvider({ ...GITHUB_OAUTH_APP });
       now = Date.now();
-      ({ app } = buildApp(create, { providers: { github: githubPreset(oauthApp) }, clock: () => now }));
+      // No sign-in lifetime: the property is about refreshing, not about lifetimes.
+      ({ app } = buildApp(create, { providers: { github: githubPreset(oauthApp) }, clock: () => now, absoluteTimeoutMs: Infinity, idleTimeoutMs: Infinity }));
     });
     afterAll(() => oauthApp?.close());
 

@@ -135,8 +135,10 @@ describe.skipIf(REDIS_BINARY === undefined)("refresh across two app instances sh
       expect(fake.count("/token", "refresh_token")).toBe(1);
 
       // The shared result exists, sealed: no access or refresh token, old or new, in plaintext.
+      // (Besides it, only the attempt mark, which holds the leader's random owner token.)
       const lockValues = await redisValues(`${lockPrefix}*`);
-      expect(lockValues.length).toBe(1);
+      expect(lockValues.filter((v) => v.startsWith("ok:")).length).toBe(1);
+      expect((await redis.inspector.keys(`${lockPrefix}*`)).sort().map((k) => k.slice(lockPrefix.length).split(":")[0])).toEqual(["attempt", "result"]);
       const secrets = [initial.access_token, initial.refresh_token!, refreshed!, outcomes[0]!.body.refreshToken!];
       for (const secret of secrets) {
         expect(secret.length).toBeGreaterThan(10);

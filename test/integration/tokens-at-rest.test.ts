@@ -22,14 +22,12 @@ const PAST_EXPIRY_S = 2 * 3600;
 
 
 
-interface StoredEntry {
-  token: unknown;
-  [k: string]: unknown;
-}
+/** A signed-in provider's entry: the whole sign-in record, sealed (a Fernet token). */
+type StoredEntry = unknown;
 
 interface SessionRecord {
   cookie: unknown;
-  fletAuth?: { auths?: Record<string, StoredEntry | null>; current?: string };
+  fletAuth?: { auths?: Record<string, StoredEntry>; current?: string };
   [k: string]: unknown;
 }
 
@@ -78,7 +76,7 @@ describe.each(EXPRESS)("tokens at rest ($name)", ({ create }) => {
     return { agent, cookie, sid: sessionIdOf(cookie), ...token };
   }
 
-  it("the store holds neither the access token nor the refresh token, before or after a refresh", async () => {
+  it("the store holds neither the tokens nor the user, before or after a refresh (the whole sign-in is sealed)", async () => {
     const store = new session.MemoryStore();
     const clock = manualClock();
     const app = makeApp(store, OLD, clock);
@@ -88,9 +86,10 @@ describe.each(EXPRESS)("tokens at rest ($name)", ({ create }) => {
     // It is the right store: the signed-in entry is there, with its user.
     expect(Object.keys(rawSessions(store))).toContain(sid);
     const entry = readSession(store, sid).fletAuth?.auths?.["idp"];
-    expect(entry).toBeDefined();
-    expect(everything).toContain("octocat");
-    expect(typeof entry!.token).toBe("string");
+    expect(typeof entry).toBe("string");
+    expect((await agent.get("/me")).body).toMatchObject({ signedIn: true, user: { login: "octocat" } });
+    // Nothing of the sign-in is readable: the user's details are sealed with the tokens.
+    expect(everything).not.toContain("octocat");
     expect(everything).not.toContain(accessToken);
     expect(everything).not.toContain(refreshToken);
     expect(everything).not.toMatch(/access_token|refresh_token/);
@@ -99,7 +98,7 @@ describe.each(EXPRESS)("tokens at rest ($name)", ({ create }) => {
     const refreshed = (await agent.get("/token")).body as { accessToken: string; refreshToken: string };
     expect(refreshed.accessToken).not.toBe(accessToken);
     const after = JSON.stringify(rawSessions(store));
-    expect(readSession(store, sid).fletAuth?.auths?.["idp"]?.token).not.toBe(entry!.token);
+    expect(readSession(store, sid).fletAuth?.auths?.["idp"]).not.toBe(entry);
     for (const secret of [accessToken, refreshToken, refreshed.accessToken, refreshed.refreshToken]) {
       expect(after).not.toContain(secret);
     }
@@ -150,19 +149,18 @@ describe.each(EXPRESS)("tokens at rest ($name)", ({ create }) => {
     expect(token.status).toBe(401);
   });
 
-  type Damage = [string, (entry: StoredEntry) => void];
+  type Damage = [string, (entry: string) => unknown];
   const damages: Damage[] = [
     [
       "a flipped character",
-      (e) => {
-        const t = String(e.token);
+      (t) => {
         const i = Math.floor(t.length / 2);
-        e.token = `${t.slice(0, i)}${t[i] === "A" ? "B" : "A"}${t.slice(i + 1)}`;
+        return `${t.slice(0, i)}${t[i] === "A" ? "B" : "A"}${t.slice(i + 1)}`;
       },
     ],
-    ["truncated", (e) => void (e.token = String(e.token).slice(0, -10))],
-    ["empty", (e) => void (e.token = "")],
-    ["plain JSON token (unsealed)", (e) => void (e.token = JSON.stringify({ access_token: "planted" }))],
+    ["truncated", (t) => t.slice(0, -10)],
+    ["empty", () => ""],
+    ["plain JSON token (unsealed)", () => JSON.stringify({ access_token: "planted" })],
   ];
 
   it.each(damages)("a corrupted sealed token in the store (%s) → signed out, not 500", async (_name, damage) => {
@@ -171,7 +169,7 @@ describe.each(EXPRESS)("tokens at rest ($name)", ({ create }) => {
     const app = makeApp(store, OLD, clock);
     const { agent, sid } = await signedIn(app);
     const record = readSession(store, sid);
-    damage(record.fletAuth!.auths!["idp"]!);
+    record.fletAuth!.auths!["idp"] = damage(String(record.fletAuth!.auths!["idp"]));
     writeSession(store, sid, record);
 
     const res = await agent.get("/me");
@@ -184,8 +182,9 @@ describe.each(EXPRESS)("tokens at rest ($name)", ({ create }) => {
 
   type Malformed = [string, (record: SessionRecord) => void];
   const malformed: Malformed[] = [
-    ["token not a string", (r) => void (r.fletAuth!.auths!["idp"]!.token = 12345)],
-    ["token missing", (r) => void delete r.fletAuth!.auths!["idp"]!.token],
+    ["entry a number", (r) => void (r.fletAuth!.auths!["idp"] = 12345)],
+    ["entry an unsealed record", (r) => void (r.fletAuth!.auths!["idp"] = { token: JSON.stringify({ access_token: "planted" }), user: { id: "admin", groups: [] } })],
+    ["entry missing", (r) => void delete r.fletAuth!.auths!["idp"]],
     ["entry null", (r) => void (r.fletAuth!.auths!["idp"] = null)],
     ["entry a string", (r) => void ((r.fletAuth!.auths as Record<string, unknown>)["idp"] = "gAAAAA")],
     ["auths not an object", (r) => void ((r.fletAuth as Record<string, unknown>)["auths"] = "idp")],

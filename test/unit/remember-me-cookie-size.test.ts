@@ -55,6 +55,8 @@ function setup() {
 function login(token: OAuthToken): RememberedLogin {
   return {
     provider: "azure",
+    series: "series-0123456789abcdef",
+    nonce: "nonce-0123456789abcdef",
     token: token.toJson(),
     fetchUser: true,
     fetchGroups: false,

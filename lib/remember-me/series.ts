@@ -1,0 +1,99 @@
+/**
+ * Remember-me series, server-side ("improved persistent login cookie" scheme): every cookie
+ * belongs to a series recorded in the store with the cookie's current nonce. Logout revokes the
+ * series; each use (a restore) rotates the nonce; presenting a nonce the series has moved past
+ * means two browsers hold copies of one cookie — likely a stolen one — so the series is revoked.
+ */
+import type { FletAuthConfig } from "../config.js";
+import { storeKeys } from "../store/store.js";
+import { isRecord } from "../util/records.js";
+
+/** What the store keeps per series. */
+interface SeriesRecord {
+  /** The nonce of the cookie that is current. */
+  readonly nonce: string;
+  /** The nonce before the last rotation, accepted for a moment (concurrent requests of one browser). */
+  readonly previous?: string;
+  readonly rotatedAt: number;
+  readonly provider: string;
+  readonly userId?: string;
+  readonly createdAt: number;
+}
+
+/** How long after a rotation the previous nonce still counts as the same browser's (requests already in flight). */
+export const ROTATION_GRACE_MS = 10_000;
+
+/** The outcome of presenting a series cookie. */
+export type SeriesUse =
+  /** The current cookie: rotated to `nonce`; write a cookie with it. */
+  | { readonly kind: "rotated"; readonly nonce: string }
+  /** The previous cookie, moments after a rotation: the same browser's concurrent request; sign in, write no cookie. */
+  | { readonly kind: "concurrent" }
+  /** No such series (revoked, expired, signed out everywhere). */
+  | { readonly kind: "revoked" }
+  /** An already-rotated cookie: the series is now revoked. */
+  | { readonly kind: "reused" };
+
+const random = (config: FletAuthConfig): string => Buffer.from(config.randomBytes(18)).toString("base64url");
+
+/** Starts a series for a new remembered sign-in; resolves to its id and first nonce. */
+export async function startSeries(config: FletAuthConfig, provider: string, userId: string | undefined, ttlMs: number): Promise<{ id: string; nonce: string }> {
+  const now = config.clock();
+  const id = random(config);
+  const nonce = random(config);
+  const record: SeriesRecord = { nonce, rotatedAt: now, provider, createdAt: now, ...(userId !== undefined ? { userId } : {}) };
+  await config.store.set(storeKeys.series(id), JSON.stringify(record), ttlMs);
+  return { id, nonce };
+}
+
+/** Presents cookie `nonce` of series `id` (valid for `ttlMs` more). */
+export async function useSeries(config: FletAuthConfig, id: string, nonce: string, ttlMs: number): Promise<SeriesUse> {
+  const key = storeKeys.series(id);
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const [raw] = await config.store.getMany([key]);
+    const record = raw === undefined ? undefined : parse(raw);
+    if (raw === undefined || record === undefined) return { kind: "revoked" };
+    if (record.userId !== undefined) {
+      const [endedBefore] = await config.store.getMany([storeKeys.userEndedBefore(record.provider, record.userId)]);
+      if (endedBefore !== undefined && Number(endedBefore) >= record.createdAt) {
+        await config.store.delete(key);
+        return { kind: "revoked" };
+      }
+    }
+    const now = config.clock();
+    if (nonce === record.nonce) {
+      const next = random(config);
+      const rotated: SeriesRecord = { ...record, nonce: next, previous: nonce, rotatedAt: now };
+      if (await config.store.swap(key, raw, JSON.stringify(rotated), ttlMs)) return { kind: "rotated", nonce: next };
+      continue; // rotated concurrently: look again
+    }
+    if (nonce === record.previous && now - record.rotatedAt < ROTATION_GRACE_MS) return { kind: "concurrent" };
+    await config.store.delete(key);
+    return { kind: "reused" };
+  }
+  return { kind: "concurrent" };
+}
+
+/** Revokes series `id`: its cookies, wherever they are, sign nobody in again. */
+export async function revokeSeries(config: FletAuthConfig, id: string): Promise<void> {
+  await config.store.delete(storeKeys.series(id));
+}
+
+function parse(raw: string): SeriesRecord | undefined {
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (!isRecord(value)) return undefined;
+    const { nonce, previous, rotatedAt, provider, userId, createdAt } = value;
+    if (typeof nonce !== "string" || typeof rotatedAt !== "number" || typeof provider !== "string" || typeof createdAt !== "number") return undefined;
+    return {
+      nonce,
+      rotatedAt,
+      provider,
+      createdAt,
+      ...(typeof previous === "string" ? { previous } : {}),
+      ...(typeof userId === "string" ? { userId } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * When a sign-in stops counting (checklist 24): idle and absolute lifetimes, enforced server-side
+ * from the sealed record, and sign-ins ended elsewhere (a logout, "sign out everywhere",
+ * back-channel logout), recorded in the shared store.
+ */
+import type { FletAuthConfig } from "../config.js";
+import type { LogoutReason } from "../events.js";
+import { storeKeys } from "../store/store.js";
+import type { SignInRecord } from "./records.js";
+
+/** Longest a store record is kept (with `absoluteTimeoutMs: Infinity`): the longest a lifetime option may be. */
+const MAX_RECORD_MS = 400 * 86_400_000;
+
+/** Why `record` no longer counts by its own clock, or undefined while it does. */
+export function expiry(record: SignInRecord, now: number, config: FletAuthConfig): LogoutReason | undefined {
+  if (now - record.signedInAt >= config.absoluteTimeoutMs) return "absolute_timeout";
+  if (now - record.seenAt >= config.idleTimeoutMs) return "idle_timeout";
+  return undefined;
+}
+
+/**
+ * How stale `seenAt` may get before a request rewrites it: 1/24 of the idle lifetime, at most an
+ * hour. Requests that only read leave the session untouched in between (no store write).
+ */
+export function seenAtDue(record: SignInRecord, now: number, config: FletAuthConfig): boolean {
+  return now - record.seenAt >= Math.min(config.idleTimeoutMs / 24, 3_600_000);
+}
+
+/** Which of `records` were ended elsewhere, in one store round trip. */
+export async function endedElsewhere(config: FletAuthConfig, records: readonly SignInRecord[]): Promise<Set<string>> {
+  const ended = new Set<string>();
+  if (records.length === 0) return ended;
+  const keys = records.flatMap((r) => [storeKeys.endedSignIn(r.id), r.user ? storeKeys.userEndedBefore(r.provider, r.user.id) : storeKeys.endedSignIn(r.id)]);
+  const values = await config.store.getMany(keys);
+  records.forEach((r, i) => {
+    const endedBefore = Number(values[2 * i + 1] ?? Number.NaN);
+    // "<=": everything signed in up to the moment of "sign out everywhere" ends.
+    if (values[2 * i] !== undefined || (r.user !== undefined && endedBefore >= r.signedInAt)) ended.add(r.id);
+  });
+  return ended;
+}
+
+/** Records sign-in `id` as ended, for as long as it could otherwise live. */
+export async function endSignIn(config: FletAuthConfig, id: string): Promise<void> {
+  await config.store.set(storeKeys.endedSignIn(id), "1", Math.min(config.absoluteTimeoutMs, MAX_RECORD_MS));
+}
+
+/** "Sign out everywhere": ends every sign-in and remember-me series of this user made until now. */
+export async function endUser(config: FletAuthConfig, provider: string, userId: string, now: number): Promise<void> {
+  const ttl = Math.min(Math.max(config.absoluteTimeoutMs, config.rememberMe?.maxAgeMs ?? 0), MAX_RECORD_MS);
+  await config.store.set(storeKeys.userEndedBefore(provider, userId), String(now), ttl);
+}

@@ -1,0 +1,33 @@
+/**
+ * The small key-value store behind flet-auth's server-side records that several instances must
+ * agree on: remember-me series, ended sign-ins ("sign out everywhere", logout racing a request,
+ * back-channel logout) and claimed login states. The session store holds a browser's session;
+ * this store holds what must outlive or reach across sessions.
+ *
+ * Values are short strings; every key expires. The in-memory default serves one process;
+ * `createRedisStore()` serves several instances sharing Redis.
+ */
+export interface FletAuthStore {
+  /** The values of `keys`, `undefined` for missing or expired ones, in one round trip. */
+  getMany(keys: readonly string[]): Promise<Array<string | undefined>>;
+  /**
+   * Sets `key` to `value` for `ttlMs`. With `ifAbsent`, only when the key does not exist (an
+   * atomic claim). Resolves to whether the value was written.
+   */
+  set(key: string, value: string, ttlMs: number, options?: { readonly ifAbsent?: boolean }): Promise<boolean>;
+  /** Atomically replaces `expected` by `value` (for `ttlMs`); false when the key holds something else or nothing. */
+  swap(key: string, expected: string, value: string, ttlMs: number): Promise<boolean>;
+  delete(key: string): Promise<void>;
+}
+
+/** The store's keys, in one place, so the memory and Redis stores and the callers agree. */
+export const storeKeys = Object.freeze({
+  /** A remember-me series: its current cookie nonce and owner. */
+  series: (id: string) => `series:${id}`,
+  /** A sign-in that ended (logout, back-channel logout): it reads as signed out everywhere. */
+  endedSignIn: (id: string) => `ended:${id}`,
+  /** "Sign out everywhere": sign-ins and series of this user created before the value (ms) are ended. */
+  userEndedBefore: (provider: string, userId: string) => `user:${provider}:${userId.length > 200 ? userId.slice(0, 200) : userId}`,
+  /** A login state whose callback has started (single use across instances). */
+  claimedState: (hash: string) => `state:${hash}`,
+});
