@@ -168,6 +168,24 @@ describe("OAuthToken.fromResponse", () => {
     expect(OAuthToken.fromResponse({ access_token: "a", scope: "x y z" }, 0).scope).toEqual(["x", "y", "z"]);
   });
 
+  it("an empty scope string writes no scope key, as Flet does with GitHub's form-encoded scope=", () => {
+    const form = OAuthToken.fromResponse(Object.fromEntries(new URLSearchParams("access_token=a&scope=&token_type=bearer")), 0);
+    expect(form.scope).toBeUndefined();
+    expect(form.toJson()).toBe('{"access_token":"a","token_type":"bearer"}');
+    for (const scope of ["", " ", "  "]) {
+      const token = OAuthToken.fromResponse({ access_token: "a", scope, token_type: "Bearer" }, 0);
+      expect(token.scope, JSON.stringify(scope)).toBeUndefined();
+      expect(token.toJson()).toBe('{"access_token":"a","token_type":"Bearer"}');
+    }
+    // An empty JSON list is a list the provider sent, and Flet writes it: kept.
+    expect(OAuthToken.fromResponse({ access_token: "a", scope: [] }, 0).toJson()).toBe('{"access_token":"a","scope":[]}');
+  });
+
+  it("a refresh answered with an empty scope string leaves the token with no scope", () => {
+    const old = new OAuthToken({ accessToken: "old", scope: ["a"], refreshToken: "r" });
+    expect(old.refreshedWith({ access_token: "new", scope: "" }, 0).toJson()).toBe('{"access_token":"new","refresh_token":"r"}');
+  });
+
   it("sets no expiry when the response has none", () => {
     const token = OAuthToken.fromResponse({ access_token: "a", token_type: "bearer" }, 1_767_225_600_000);
     expect(token.expiresIn).toBeUndefined();
