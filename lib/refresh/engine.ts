@@ -22,7 +22,7 @@ import type { Runtime } from "../runtime.js";
 import { authData, saveSession, setAuthData } from "../session/session.js";
 import { updateAuthorizationToken, type Authorization } from "../signin/authorization.js";
 import { currentProvider } from "../signin/current.js";
-import { endedElsewhere } from "../signin/lifetime.js";
+import { recordLatestToken, signInState } from "../signin/lifetime.js";
 import { openRecord, sealRecord } from "../signin/records.js";
 import { withDeadline } from "../util/deadline.js";
 import type { RefreshCodec } from "./lock.js";
@@ -157,10 +157,16 @@ export async function refreshStored(rt: Runtime, req: Request, res: Response, au
   // The session no longer holds this sign-in (signed out in this request), or the sign-in was
   // ended elsewhere while we refreshed: this request may use the token it waited for, but
   // nothing is persisted — no session write under an id a logout destroyed, no cookie.
-  if (opened === undefined || opened.record.id !== signInId || (await endedElsewhere(rt.config, [opened.record])).has(signInId)) return next;
-  const sealed = await sealRecord(rt, { ...opened.record, token: next.toJson() });
+  if (opened === undefined || opened.record.id !== signInId || (await signInState(rt.config, [opened.record])).ended.has(signInId)) return next;
+  const refreshes = opened.record.refreshes + 1;
+  const sealed = await sealRecord(rt, { ...opened.record, token: next.toJson(), refreshes });
   setAuthData(req, { ...data, auths: { ...data.auths, [auth.provider]: sealed } });
   await saveSession(req);
+  // For this sign-in only (its id is in its session alone): a stale copy of the session that a
+  // slower request writes back later is healed from here instead of presenting a spent token.
+  await recordLatestToken(rt.config, signInId, refreshes, await rt.tokens.seal(next.toJson())).catch((err: unknown) => {
+    rt.config.logger.warn("flet-auth: could not record the refreshed token in the store", err);
+  });
   if (rt.rememberMe && !res.headersSent && opened.record.series !== undefined) {
     const remembered = await rt.rememberMe.read(req);
     if (remembered?.provider === auth.provider && remembered.series === opened.record.series) {

@@ -5,7 +5,7 @@ import { OAuthToken } from "../oauth/token.js";
 import { refreshToFresh } from "../refresh/engine.js";
 import type { Runtime } from "../runtime.js";
 import { completeSignIn } from "../signin/commit.js";
-import { useSeries } from "./series.js";
+import { checkSeries } from "./series.js";
 
 /**
  * A browser with no signed-in session but a remember-me cookie (SPEC §4): open the cookie
@@ -23,10 +23,10 @@ export async function restoreRemembered(rt: Runtime, req: Request, res: Response
     remember.clear(req, res);
     return;
   }
-  const use = await useSeries(rt.config, saved.series, saved.nonce, remember.remaining(saved.since));
-  if (use.kind === "revoked" || use.kind === "reused") {
+  const check = await checkSeries(rt.config, saved.series, saved.nonce);
+  if (check.kind !== "valid") {
     remember.clear(req, res);
-    if (use.kind === "reused") {
+    if (check.kind === "reused") {
       rt.config.logger.warn(`flet-auth: a remember-me cookie of provider "${saved.provider}" was used after it had been rotated (a copy?); its series is revoked.`);
       notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: saved.provider, auth: undefined, reason: "remember_me_reused", req, res });
     }
@@ -48,15 +48,13 @@ export async function restoreRemembered(rt: Runtime, req: Request, res: Response
       scope: saved.scope,
       remember: true,
       rememberSince: saved.since,
-      series: { id: saved.series, nonce: use.kind === "rotated" ? use.nonce : undefined },
+      series: { id: saved.series, rotateFrom: saved.nonce },
       source: "rememberMe",
     });
   } catch (err) {
     const e = err instanceof FletAuthError ? err : new FletAuthError("user_fetch_failed", "Restoring the remembered sign-in failed.", { cause: err });
+    // A provider outage keeps the cookie (and its series, not rotated) for the next request.
     if (e.status < 500) remember.clear(req, res);
-    // The series moved on: a cookie kept for a retry must carry the new nonce, or the retry
-    // would look like a stolen copy.
-    else if (use.kind === "rotated") await remember.write(req, res, { ...saved, nonce: use.nonce });
     notify(rt.emitter, rt.config.logger, "login", loginEvent({ provider: saved.provider, source: "rememberMe", req, res }, { error: e }));
   }
 }

@@ -23,12 +23,10 @@ interface SeriesRecord {
 /** How long after a rotation the previous nonce still counts as the same browser's (requests already in flight). */
 export const ROTATION_GRACE_MS = 10_000;
 
-/** The outcome of presenting a series cookie. */
-export type SeriesUse =
-  /** The current cookie: rotated to `nonce`; write a cookie with it. */
-  | { readonly kind: "rotated"; readonly nonce: string }
-  /** The previous cookie, moments after a rotation: the same browser's concurrent request; sign in, write no cookie. */
-  | { readonly kind: "concurrent" }
+/** What a presented series cookie is. */
+export type SeriesCheck =
+  /** The current cookie (or the previous one, moments after a rotation: the same browser's concurrent request). */
+  | { readonly kind: "valid" }
   /** No such series (revoked, expired, signed out everywhere). */
   | { readonly kind: "revoked" }
   /** An already-rotated cookie: the series is now revoked. */
@@ -46,32 +44,45 @@ export async function startSeries(config: FletAuthConfig, provider: string, user
   return { id, nonce };
 }
 
-/** Presents cookie `nonce` of series `id` (valid for `ttlMs` more). */
-export async function useSeries(config: FletAuthConfig, id: string, nonce: string, ttlMs: number): Promise<SeriesUse> {
+/** Checks cookie `nonce` of series `id` before a restore; an already-rotated cookie revokes the series. */
+export async function checkSeries(config: FletAuthConfig, id: string, nonce: string): Promise<SeriesCheck> {
+  const key = storeKeys.series(id);
+  const [raw] = await config.store.getMany([key]);
+  const record = raw === undefined ? undefined : parse(raw);
+  if (record === undefined) return { kind: "revoked" };
+  if (record.userId !== undefined) {
+    const [endedBefore] = await config.store.getMany([storeKeys.userEndedBefore(record.provider, record.userId)]);
+    if (endedBefore !== undefined && Number(endedBefore) >= record.createdAt) {
+      await config.store.delete(key);
+      return { kind: "revoked" };
+    }
+  }
+  if (nonce === record.nonce || isGraced(record, nonce, config.clock())) return { kind: "valid" };
+  await config.store.delete(key);
+  return { kind: "reused" };
+}
+
+/**
+ * Rotates series `id` away from cookie `nonce` once the restore has succeeded: resolves to the
+ * new nonce to write, or `undefined` when a concurrent request of the same browser rotated it
+ * first (that response carries the new cookie), or `"revoked"` when the series ended meanwhile.
+ */
+export async function rotateSeries(config: FletAuthConfig, id: string, nonce: string, ttlMs: number): Promise<string | undefined | "revoked"> {
   const key = storeKeys.series(id);
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const [raw] = await config.store.getMany([key]);
     const record = raw === undefined ? undefined : parse(raw);
-    if (raw === undefined || record === undefined) return { kind: "revoked" };
-    if (record.userId !== undefined) {
-      const [endedBefore] = await config.store.getMany([storeKeys.userEndedBefore(record.provider, record.userId)]);
-      if (endedBefore !== undefined && Number(endedBefore) >= record.createdAt) {
-        await config.store.delete(key);
-        return { kind: "revoked" };
-      }
-    }
+    if (raw === undefined || record === undefined) return "revoked";
     const now = config.clock();
-    if (nonce === record.nonce) {
-      const next = random(config);
-      const rotated: SeriesRecord = { ...record, nonce: next, previous: nonce, rotatedAt: now };
-      if (await config.store.swap(key, raw, JSON.stringify(rotated), ttlMs)) return { kind: "rotated", nonce: next };
-      continue; // rotated concurrently: look again
-    }
-    if (nonce === record.previous && now - record.rotatedAt < ROTATION_GRACE_MS) return { kind: "concurrent" };
-    await config.store.delete(key);
-    return { kind: "reused" };
+    if (nonce !== record.nonce) return isGraced(record, nonce, now) ? undefined : "revoked";
+    const next = random(config);
+    if (await config.store.swap(key, raw, JSON.stringify({ ...record, nonce: next, previous: nonce, rotatedAt: now }), ttlMs)) return next;
   }
-  return { kind: "concurrent" };
+  return undefined;
+}
+
+function isGraced(record: SeriesRecord, nonce: string, now: number): boolean {
+  return nonce === record.previous && now - record.rotatedAt < ROTATION_GRACE_MS;
 }
 
 /** Revokes series `id`: its cookies, wherever they are, sign nobody in again. */

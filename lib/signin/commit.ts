@@ -4,7 +4,7 @@ import { loginEvent, notify, type LoginSource } from "../events.js";
 import type { OAuthToken } from "../oauth/token.js";
 import type { OAuthProvider, ProviderContext } from "../providers/provider.js";
 import type { Runtime } from "../runtime.js";
-import { startSeries } from "../remember-me/series.js";
+import { rotateSeries, startSeries } from "../remember-me/series.js";
 import { authData, regenerateSession, saveSession } from "../session/session.js";
 import type { Authorization } from "./authorization.js";
 import { sealRecord, type SignInRecord } from "./records.js";
@@ -22,11 +22,8 @@ export interface SignIn {
   readonly remember: boolean;
   /** For a restore from the remember-me cookie: when the user first asked to be remembered. */
   readonly rememberSince?: number | undefined;
-  /**
-   * For a restore: the cookie's series, and the nonce to write (`undefined`: a concurrent request
-   * of the same browser, which already has the rotated cookie — write none).
-   */
-  readonly series?: { readonly id: string; readonly nonce: string | undefined } | undefined;
+  /** For a restore: the cookie's series and nonce, rotated once the sign-in is certain. */
+  readonly series?: { readonly id: string; readonly rotateFrom: string } | undefined;
   readonly source: LoginSource;
 }
 
@@ -37,8 +34,13 @@ export interface SignIn {
  */
 export async function completeSignIn(rt: Runtime, req: Request, res: Response, s: SignIn): Promise<Authorization> {
   const user = s.fetchUser ? await fetchUserAndGroups(rt, s.provider, s.token, s.fetchGroups) : undefined;
-  let series = s.series;
-  if (series === undefined && s.remember && rt.rememberMe) {
+  let series: { readonly id: string; readonly nonce: string | undefined } | undefined;
+  if (s.series !== undefined && rt.rememberMe) {
+    const nonce = await rotateSeries(rt.config, s.series.id, s.series.rotateFrom, rt.rememberMe.remaining(s.rememberSince));
+    if (nonce === "revoked") throw new FletAuthError("invalid_saved_token", "The remembered sign-in was revoked.", { status: 401 });
+    // undefined: a concurrent request of this browser rotated first; its response carries the cookie.
+    series = { id: s.series.id, nonce };
+  } else if (s.remember && rt.rememberMe) {
     series = await startSeries(rt.config, s.name, user?.id, rt.rememberMe.remaining(undefined));
   }
   const now = rt.config.clock();
@@ -52,6 +54,7 @@ export async function completeSignIn(rt: Runtime, req: Request, res: Response, s
     scope: [...s.scope],
     signedInAt: now,
     seenAt: now,
+    refreshes: 0,
     ...(series !== undefined ? { series: series.id } : {}),
   };
   const sealed = await sealRecord(rt, record);

@@ -26,18 +26,37 @@ export function seenAtDue(record: SignInRecord, now: number, config: FletAuthCon
   return now - record.seenAt >= Math.min(config.idleTimeoutMs / 24, 3_600_000);
 }
 
-/** Which of `records` were ended elsewhere, in one store round trip. */
-export async function endedElsewhere(config: FletAuthConfig, records: readonly SignInRecord[]): Promise<Set<string>> {
+/** What the store says about live sign-ins: which ended elsewhere, and their newest tokens. */
+export interface SignInState {
+  readonly ended: ReadonlySet<string>;
+  /** By sign-in id: `<refreshes>|<sealed token>` written by the last refresh. */
+  readonly latest: ReadonlyMap<string, string>;
+}
+
+/** Which of `records` were ended elsewhere, and their newest tokens, in one store round trip. */
+export async function signInState(config: FletAuthConfig, records: readonly SignInRecord[]): Promise<SignInState> {
   const ended = new Set<string>();
-  if (records.length === 0) return ended;
-  const keys = records.flatMap((r) => [storeKeys.endedSignIn(r.id), r.user ? storeKeys.userEndedBefore(r.provider, r.user.id) : storeKeys.endedSignIn(r.id)]);
+  const latest = new Map<string, string>();
+  if (records.length === 0) return { ended, latest };
+  const keys = records.flatMap((r) => [
+    storeKeys.endedSignIn(r.id),
+    r.user ? storeKeys.userEndedBefore(r.provider, r.user.id) : storeKeys.endedSignIn(r.id),
+    storeKeys.latestToken(r.id),
+  ]);
   const values = await config.store.getMany(keys);
   records.forEach((r, i) => {
-    const endedBefore = Number(values[2 * i + 1] ?? Number.NaN);
+    const endedBefore = Number(values[3 * i + 1] ?? Number.NaN);
     // "<=": everything signed in up to the moment of "sign out everywhere" ends.
-    if (values[2 * i] !== undefined || (r.user !== undefined && endedBefore >= r.signedInAt)) ended.add(r.id);
+    if (values[3 * i] !== undefined || (r.user !== undefined && endedBefore >= r.signedInAt)) ended.add(r.id);
+    const newest = values[3 * i + 2];
+    if (newest !== undefined) latest.set(r.id, newest);
   });
-  return ended;
+  return { ended, latest };
+}
+
+/** Records `sealed`, the token after refresh number `refreshes`, as sign-in `id`'s newest. */
+export async function recordLatestToken(config: FletAuthConfig, id: string, refreshes: number, sealed: string): Promise<void> {
+  await config.store.set(storeKeys.latestToken(id), `${refreshes}|${sealed}`, Math.min(config.absoluteTimeoutMs, MAX_RECORD_MS));
 }
 
 /** Records sign-in `id` as ended, for as long as it could otherwise live. */

@@ -5,7 +5,7 @@
  * text, so a signed-in request pays the HMAC and AES once per sealed value, not once per request.
  */
 import { OAuthToken } from "../oauth/token.js";
-import type { Runtime } from "../runtime.js";
+import type { Sealer } from "../crypto/sealer.js";
 import { isRecord } from "../util/records.js";
 import type { User } from "./user.js";
 
@@ -25,6 +25,8 @@ export interface SignInRecord {
   readonly signedInAt: number;
   /** When the sign-in was last used (ms, coarse): the idle lifetime counts from here. */
   readonly seenAt: number;
+  /** How many refreshes this sign-in's token went through: orders copies of it (newer wins). */
+  readonly refreshes: number;
   /** The remember-me series this sign-in writes, if any. */
   readonly series?: string | undefined;
 }
@@ -55,15 +57,21 @@ export function createRecordCache(maxEntries = 10_000): RecordCache {
   };
 }
 
+/** What sealing and opening records needs: the session-token sealer and the cache of opened records. */
+export interface RecordKeeper {
+  readonly tokens: Sealer;
+  readonly records: RecordCache;
+}
+
 /** Seals `record` for the session store. */
-export async function sealRecord(rt: Runtime, record: SignInRecord): Promise<string> {
+export async function sealRecord(rt: RecordKeeper, record: SignInRecord): Promise<string> {
   const sealed = await rt.tokens.seal(JSON.stringify(record));
-  rt.records.set(sealed, { record, token: OAuthToken.fromJson(record.token) });
+  rt.records.set(sealed, { record: deepFreeze({ ...record }), token: OAuthToken.fromJson(record.token) });
   return sealed;
 }
 
 /** The record sealed in `sealed` for provider `name`, or undefined when it does not open or is malformed. */
-export async function openRecord(rt: Runtime, name: string, sealed: unknown): Promise<OpenedRecord | undefined> {
+export async function openRecord(rt: RecordKeeper, name: string, sealed: unknown): Promise<OpenedRecord | undefined> {
   if (typeof sealed !== "string") return undefined;
   const cached = rt.records.get(sealed);
   if (cached !== undefined) return cached.record.provider === name ? cached : undefined;
@@ -84,11 +92,11 @@ export async function openRecord(rt: Runtime, name: string, sealed: unknown): Pr
 
 function parseRecord(value: unknown): SignInRecord | undefined {
   if (!isRecord(value)) return undefined;
-  const { id, provider, token, user, fetchUser, fetchGroups, scope, signedInAt, seenAt, series } = value;
+  const { id, provider, token, user, fetchUser, fetchGroups, scope, signedInAt, seenAt, series, refreshes } = value;
   if (typeof id !== "string" || typeof provider !== "string" || typeof token !== "string") return undefined;
   if (typeof fetchUser !== "boolean" || typeof fetchGroups !== "boolean") return undefined;
   if (!Array.isArray(scope) || !scope.every((s) => typeof s === "string")) return undefined;
-  if (typeof signedInAt !== "number" || typeof seenAt !== "number") return undefined;
+  if (typeof signedInAt !== "number" || typeof seenAt !== "number" || typeof refreshes !== "number") return undefined;
   if (series !== undefined && typeof series !== "string") return undefined;
   if (user !== undefined && user !== null && !(isRecord(user) && typeof user["id"] === "string" && Array.isArray(user["groups"]))) return undefined;
   return Object.freeze({
@@ -101,6 +109,7 @@ function parseRecord(value: unknown): SignInRecord | undefined {
     scope: Object.freeze([...(scope as string[])]),
     signedInAt,
     seenAt,
+    refreshes,
     ...(series !== undefined ? { series } : {}),
   });
 }

@@ -1,12 +1,12 @@
 import type { Request, Response } from "express";
 import { notify, type LogoutReason } from "../events.js";
-import type { OAuthToken } from "../oauth/token.js";
+import { OAuthToken } from "../oauth/token.js";
 import { refreshStored } from "../refresh/engine.js";
 import type { Runtime } from "../runtime.js";
 import { authData, setAuthData } from "../session/session.js";
 import { createAuthorization, type Authorization } from "./authorization.js";
 import { currentProvider } from "./current.js";
-import { endedElsewhere, expiry, seenAtDue } from "./lifetime.js";
+import { expiry, seenAtDue, signInState } from "./lifetime.js";
 import { openRecord, sealRecord, type OpenedRecord, type SignInRecord } from "./records.js";
 
 /**
@@ -33,17 +33,18 @@ export async function setRequestAuth(rt: Runtime, req: Request, res: Response): 
     if (reason !== undefined) gone.push({ name, reason, opened });
     else live.push(opened);
   }
-  const ended = await endedElsewhere(rt.config, live.map((o) => o.record));
+  const state = await signInState(rt.config, live.map((o) => o.record));
   const all: Record<string, Authorization> = {};
   const touched: Record<string, string> = {};
-  for (const opened of live) {
-    const { record } = opened;
-    if (ended.has(record.id)) {
-      gone.push({ name: record.provider, reason: "ended", opened });
+  for (const stored of live) {
+    if (state.ended.has(stored.record.id)) {
+      gone.push({ name: stored.record.provider, reason: "ended", opened: stored });
       continue;
     }
-    all[record.provider] = buildAuthorization(rt, req, res, record, opened.token);
-    if (seenAtDue(record, now, rt.config)) touched[record.provider] = await sealRecord(rt, { ...record, seenAt: now });
+    const healed = await newest(rt, stored, state.latest.get(stored.record.id));
+    const { record, token } = healed ?? stored;
+    all[record.provider] = buildAuthorization(rt, req, res, record, token);
+    if (healed !== undefined || seenAtDue(record, now, rt.config)) touched[record.provider] = await sealRecord(rt, { ...record, seenAt: now });
   }
   if (gone.length > 0 || Object.keys(touched).length > 0) {
     const auths: Record<string, string> = { ...data.auths, ...touched };
@@ -59,6 +60,23 @@ export async function setRequestAuth(rt: Runtime, req: Request, res: Response): 
     if (reason === undefined || opened === undefined) continue;
     const auth = buildAuthorization(rt, req, res, opened.record, opened.token);
     notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: name, auth, reason, req, res });
+  }
+}
+
+/**
+ * The sign-in with its newest token when the store knows a newer one than this session copy (a
+ * request that loaded the session before a refresh wrote its stale copy back), else undefined.
+ */
+async function newest(rt: Runtime, stored: OpenedRecord, latest: string | undefined): Promise<OpenedRecord | undefined> {
+  if (latest === undefined) return undefined;
+  const bar = latest.indexOf("|");
+  if (!(Number(latest.slice(0, bar)) > stored.record.refreshes)) return undefined;
+  const json = await rt.tokens.open(latest.slice(bar + 1));
+  if (json === undefined) return undefined;
+  try {
+    return { record: { ...stored.record, token: json, refreshes: Number(latest.slice(0, bar)) }, token: OAuthToken.fromJson(json) };
+  } catch {
+    return undefined;
   }
 }
 

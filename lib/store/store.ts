@@ -28,6 +28,8 @@ export const storeKeys = Object.freeze({
   endedSignIn: (id: string) => `ended:${id}`,
   /** "Sign out everywhere": sign-ins and series of this user created before the value (ms) are ended. */
   userEndedBefore: (provider: string, userId: string) => `user:${provider}:${userId.length > 200 ? userId.slice(0, 200) : userId}`,
+  /** A sign-in's newest token (sealed), so a stale copy of its session written back later heals. */
+  latestToken: (id: string) => `latest:${id}`,
   /** A login state whose callback has started (single use across instances). */
   claimedState: (hash: string) => `state:${hash}`,
 });

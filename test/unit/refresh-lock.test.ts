@@ -70,32 +70,60 @@ describe("createInProcessRefreshLock", () => {
       for (const o of outcomes) expect(o).toEqual({ status: "rejected", reason: boom });
     });
 
-    it("does not cache a rejection: the next call runs fn again", async () => {
+    it("shares a rejection for failureMs (default 5 s), then runs fn again: no retry storm against a failing provider", async () => {
       let now = 1_000_000;
       const lock = createInProcessRefreshLock({ clock: () => now });
       const refresh = controlledRefresh<string>();
       const first = lock.run("k", refresh.fn);
       refresh.pending[0]?.reject(new Error("blip"));
       await expect(first).rejects.toThrow("blip");
-      now += 1; // well inside any grace period
+      now += 4_999;
+      await expect(lock.run("k", refresh.fn)).rejects.toThrow("blip");
+      expect(refresh.calls()).toBe(1);
+      now += 1; // 5 000 ms after the failure
       const second = lock.run("k", refresh.fn);
       expect(refresh.calls()).toBe(2);
       refresh.pending[1]?.resolve("ok");
       await expect(second).resolves.toBe("ok");
     });
+
+    it("honours failureMs, measured from the failure", async () => {
+      let now = 0;
+      const lock = createInProcessRefreshLock({ clock: () => now, failureMs: 100 });
+      const refresh = controlledRefresh<string>();
+      const first = lock.run("k", refresh.fn);
+      now = 1_000;
+      refresh.pending[0]?.reject(new Error("down"));
+      await expect(first).rejects.toThrow("down");
+      now = 1_099;
+      await expect(lock.run("k", refresh.fn)).rejects.toThrow("down");
+      now = 1_100;
+      void lock.run("k", refresh.fn);
+      expect(refresh.calls()).toBe(2);
+    });
+
+    it("a refresh nobody waits for any more still completes and serves the next caller", async () => {
+      const lock = createInProcessRefreshLock({ clock: () => 0 });
+      const refresh = controlledRefresh<string>();
+      // The first caller gives up (its deadline passed): the refresh itself goes on.
+      void lock.run("k", refresh.fn).catch(() => undefined);
+      refresh.pending[0]?.resolve("late");
+      await expect(lock.run("k", refresh.fn)).resolves.toBe("late");
+      expect(refresh.calls()).toBe(1);
+    });
   });
 
   describe("grace period", () => {
-    it("defaults to one hour: a late caller within it gets the cached value, after it fn runs again", async () => {
+    it("defaults to one minute: a late caller within it gets the cached value, after it fn runs again", async () => {
       let now = 5_000_000;
       const lock = createInProcessRefreshLock({ clock: () => now });
       let calls = 0;
       const fn = async (): Promise<string> => `v${++calls}`;
       await expect(lock.run("k", fn)).resolves.toBe("v1");
-      now += 3_599_999;
+      now += 59_999;
       await expect(lock.run("k", fn)).resolves.toBe("v1");
       expect(calls).toBe(1);
-      now += 1; // 3 600 000 ms after success
+      now += 1; // 60 000 ms after success
       await expect(lock.run("k", fn)).resolves.toBe("v2");
       expect(calls).toBe(2);
     });
