@@ -253,9 +253,25 @@ describe("createOAuthHttp", () => {
       expect(err.oauthError).toBe("invalid_grant");
     });
 
-    it("gives up on a slow token endpoint with provider_timeout", async () => {
+    it("gives up on a slow token endpoint at refreshTimeoutMs (the hard limit), with provider_timeout", async () => {
       fake.nextResponse("/token", { delayMs: 5_000 });
-      const err = await rejection(() => createOAuthHttp({ timeoutMs: 200 }).refresh(client(), "r1"));
+      const started = Date.now();
+      const err = await rejection(() => createOAuthHttp({ timeoutMs: 200, refreshTimeoutMs: 400 }).refresh(client(), "r1"));
+      expect(err.code).toBe("provider_timeout");
+      expect(Date.now() - started).toBeLessThan(4_000);
+    });
+
+    it("does not cut a refresh short at timeoutMs: the hard limit defaults to 60 s", async () => {
+      fake.nextResponse("/token", { delayMs: 600 });
+      const err = await rejection(() => createOAuthHttp({ timeoutMs: 200 }).refresh(client(), "no-such-refresh-token"));
+      // The provider's answer (after 600 ms, 3× timeoutMs) arrived: its invalid_grant, not a timeout.
+      expect(err.code).toBe("refresh_failed");
+      expect(err.oauthError).toBe("invalid_grant");
+    });
+
+    it("gives up on a slow code exchange at timeoutMs, with provider_timeout", async () => {
+      fake.nextResponse("/token", { delayMs: 5_000 });
+      const err = await rejection(() => createOAuthHttp({ timeoutMs: 200 }).exchangeCode(client(), { code: "c", codeVerifier: "v".repeat(43) }));
       expect(err.code).toBe("provider_timeout");
     });
   });
