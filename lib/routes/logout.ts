@@ -2,18 +2,21 @@ import type { NextFunction, Request, Response } from "express";
 import { FletAuthError } from "../errors.js";
 import { safeReturnTo } from "../flow/return-to.js";
 import type { Runtime } from "../runtime.js";
-import { noStore, queryParam } from "./respond.js";
+import { renderLogoutConfirm } from "../pages/logout-confirm.js";
+import { noStore, queryFlag, queryParam } from "./respond.js";
 
 /**
- * `POST <logoutPath>` and `GET <logoutPath>`. A cross-site request cannot sign users out
- * (checklist 25): browsers label it with `Sec-Fetch-Site: cross-site`, and a POST's Origin
- * must be this host.
+ * `POST <logoutPath>` and `GET <logoutPath>` (`?provider=`, `?returnTo=`, `?everywhere=1`). A
+ * cross-site request cannot sign users out (checklist 25): browsers label it with
+ * `Sec-Fetch-Site: cross-site`, and a POST's Origin must be this host. A GET changes state only
+ * when it provably comes from this site; otherwise it gets a page with a sign-out button.
  */
 export async function handleLogoutRoute(rt: Runtime, req: Request, res: Response, next: NextFunction): Promise<void> {
   if (isCrossSite(req)) {
     return next(new FletAuthError("cross_site_request", "Sign-out must come from this site."));
   }
-  await req.logout(queryParam(req, "provider"));
+  if (req.method === "GET" && !isSameOriginGet(req)) return confirm(rt, req, res);
+  await req.logout(queryParam(req, "provider"), queryFlag(req, "everywhere") ? { everywhere: true } : {});
   noStore(res);
   const wantsJson = req.accepts(["html", "json"]) === "json";
   if (wantsJson) {
@@ -41,4 +44,31 @@ function isCrossSite(req: Request): boolean {
     }
   }
   return req.method === "POST" && origin === "null";
+}
+
+/**
+ * A GET that provably comes from this site: Fetch Metadata `same-origin` or `none` (typed in, a
+ * bookmark), or — for browsers without it — an `Origin` or `Referer` on this host.
+ */
+function isSameOriginGet(req: Request): boolean {
+  const site = req.get("sec-fetch-site");
+  if (site === "same-origin" || site === "none") return true;
+  for (const header of ["origin", "referer"]) {
+    const value = req.get(header);
+    if (value === undefined || value === "null") continue;
+    try {
+      return new URL(value).host === req.get("host");
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/** The confirmation page: the same URL (query kept), as a POST behind a button. */
+function confirm(rt: Runtime, req: Request, res: Response): void {
+  const page = renderLogoutConfirm(req.originalUrl, Buffer.from(rt.config.randomBytes(16)).toString("base64"));
+  noStore(res);
+  res.set("Content-Security-Policy", page.csp);
+  res.status(200).type("html").send(page.html);
 }

@@ -356,12 +356,38 @@ describe.each(EXPRESS)("session security ($name)", ({ create }) => {
       expect(events.logouts).toEqual(["demo"]);
     });
 
-    it("GET /logout works", async () => {
+    it.each([
+      ["Sec-Fetch-Site: same-origin", { "Sec-Fetch-Site": "same-origin" }],
+      ["Sec-Fetch-Site: none (typed in, bookmark)", { "Sec-Fetch-Site": "none" }],
+      ["a same-origin Referer (no Fetch Metadata)", { Host: "app.example", Referer: "http://app.example/account" }],
+      ["a same-origin Origin (no Fetch Metadata)", { Host: "app.example", Origin: "http://app.example" }],
+    ])("GET /logout with %s signs out", async (_what, headers: Record<string, string>) => {
       const { agent, events } = await signedIn();
-      const res = await agent.get("/logout").set("Accept", "text/html");
+      const res = await agent.get("/logout").set("Accept", "text/html").set(headers);
       expect(res.status).toBe(303);
       expect(events.logouts).toEqual(["demo"]);
       expect((await agent.get("/me")).body.signedIn).toBe(false);
+    });
+
+    it.each([
+      ["no Fetch Metadata, no Origin, no Referer (a cross-site <img src=/logout> in an old browser)", {}],
+      ["a foreign Referer", { Host: "app.example", Referer: "https://evil.example/page" }],
+      ["Origin: null", { Origin: "null" }],
+    ])("GET /logout with %s changes nothing: a confirmation page with a POST form", async (_what, headers: Record<string, string>) => {
+      const { agent, events } = await signedIn();
+      const res = await agent.get("/logout?provider=demo&returnTo=%2Fbye").set("Accept", "text/html").set(headers);
+      expect(res.status).toBe(200);
+      expect(res.headers["content-type"]).toMatch(/text\/html/);
+      expect(res.headers["cache-control"]).toBe("no-store");
+      expect(res.headers["content-security-policy"]).toContain("form-action 'self'");
+      expect(res.text).toMatch(/<form method="post" action="\/logout\?provider=demo&amp;returnTo=%2Fbye">/);
+      expect(events.logouts).toEqual([]);
+      expect((await agent.get("/me")).body.signedIn).toBe(true);
+      // The button's POST (same-origin) then signs out and goes to returnTo.
+      const posted = await agent.post("/logout?provider=demo&returnTo=%2Fbye").set("Sec-Fetch-Site", "same-origin").set("Accept", "text/html");
+      expect(posted.status).toBe(303);
+      expect(posted.headers["location"]).toBe("/bye");
+      expect(events.logouts).toEqual(["demo"]);
     });
 
     it("a same-origin POST (Origin matches Host, Sec-Fetch-Site same-origin) signs out (control)", async () => {

@@ -140,7 +140,7 @@ describe.each(EXPRESS)("returnTo through the routes ($name)", ({ create }) => {
       const post = await request(app()).post(`/logout?returnTo=${encodeURIComponent(value)}`).set("Accept", "text/html");
       expect(post.status).toBe(303);
       expect(post.headers["location"]).toBe("/");
-      const get = await request(app()).get(`/logout?returnTo=${encodeURIComponent(value)}`).set("Accept", "text/html");
+      const get = await request(app()).get(`/logout?returnTo=${encodeURIComponent(value)}`).set("Accept", "text/html").set("Sec-Fetch-Site", "same-origin");
       expect(get.status).toBe(303);
       expect(get.headers["location"]).toBe("/");
     },
