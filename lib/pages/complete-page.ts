@@ -26,6 +26,11 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
+/** `text` ending with a full stop, unless it already ends with punctuation (no "again.."). */
+export function sentence(text: string): string {
+  return /[.!?…]$/.test(text.trimEnd()) ? text.trimEnd() : `${text.trimEnd()}.`;
+}
+
 /** JSON for an inline `<script>`: `<`, `>`, `&` and line separators escaped so nothing ends the script. */
 function scriptJson(value: unknown): string {
   return JSON.stringify(value)
@@ -77,7 +82,7 @@ function defaultPage(o: CompletePageOutcome, raw: RawOutcome, nonce: string): st
   const title = o.ok ? "Signed in successfully" : "Sign-in failed";
   const message = o.ok
     ? "You've been successfully signed in! You can close this tab or window now."
-    : `Sign-in with ${o.provider || "the provider"} did not complete: ${o.errorDescription || o.error}.`;
+    : `Sign-in with ${o.provider || "the provider"} did not complete: ${sentence(o.errorDescription || o.error)}`;
   const signal = { type: "flet-auth:login", ok: o.ok, provider: raw.provider, error: raw.error ?? "" };
   return `<!DOCTYPE html>
 <html lang="en">

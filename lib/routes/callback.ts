@@ -3,11 +3,12 @@ import type { CompletePageTemplate } from "../pages/complete-page.js";
 import { FletAuthError } from "../errors.js";
 import { loginEvent, notify } from "../events.js";
 import { safeReturnTo } from "../flow/return-to.js";
-import { stateKey, takeTransaction, type Transaction } from "../flow/transactions.js";
+import { stateKey, takeTransaction, type Transaction, type TransactionTable } from "../flow/transactions.js";
 import type { Runtime } from "../runtime.js";
 import { authData, saveSession, setAuthData } from "../session/session.js";
 import { completeSignIn } from "../signin/commit.js";
 import { OAuthToken } from "../oauth/token.js";
+import { storeKeys } from "../store/store.js";
 import { noStore, queryParam, sendCompletePage } from "./respond.js";
 
 /**
@@ -27,15 +28,16 @@ export async function handleCallback(rt: Runtime, req: Request, res: Response, n
   if (pending !== undefined) setAuthData(req, { ...data, tx: taken.rest });
   if (!taken.ok) {
     if (pending !== undefined) await saveSession(req);
-    const message = taken.reason === "state_expired" ? "The sign-in took too long; please start again." : "This sign-in link is invalid or was already used; please start again.";
-    return fail(rt, req, res, taken.tx, new FletAuthError(taken.reason, message));
+    return fail(rt, req, res, taken.tx, new FletAuthError(taken.reason, notTakenMessage(taken.reason, pending)));
   }
   const tx = taken.tx;
   // Concurrent callbacks with one state each read their own copy of the session, so the session
-  // alone cannot make the state single-use: claim it here, before the first await (checklist 10).
-  if (!rt.claimedStates.claim(stateKey(state ?? ""), now + rt.config.loginTimeoutMs, now)) {
-    return fail(rt, req, res, tx, new FletAuthError("invalid_state", "This sign-in link was already used; please start again."));
-  }
+  // alone cannot make the state single-use: claim it here, before the first await (checklist 10),
+  // and in the shared store, so two instances behind a balancer cannot both exchange one code.
+  const claimKey = stateKey(state ?? "");
+  const used = (): FletAuthError => new FletAuthError("invalid_state", "This sign-in link was already used; please start again.");
+  if (!rt.claimedStates.claim(claimKey, now + rt.config.loginTimeoutMs, now)) return fail(rt, req, res, tx, used());
+  if (!(await rt.config.store.set(storeKeys.claimedState(claimKey), "1", rt.config.loginTimeoutMs, { ifAbsent: true }))) return fail(rt, req, res, tx, used());
   const provider = rt.config.providers.get(tx.provider);
   // Mix-up defence (RFC 9700 §4.4): the callback path must belong to the provider the state names.
   if (provider === undefined || provider.callbackPath !== path) {
@@ -105,4 +107,18 @@ function fail(rt: Runtime, req: Request, res: Response, tx: Transaction | undefi
   const returnTo = safeReturnTo(tx?.returnTo) ?? rt.config.defaultReturnTo;
   const page = tx ? template(rt, tx) : rt.config.completePageHtml;
   sendCompletePage(rt, res, page, { provider, error, errorDescription, returnTo }, err.status);
+}
+
+/**
+ * Why the callback found no usable pending login, in words that point at the cause: no pending
+ * login at all in this browser for this host usually means the login started on another host
+ * name (localhost versus 127.0.0.1: the session cookie belongs to the other one), or the
+ * session cookie was not kept (SameSite, http versus https, cookie path).
+ */
+function notTakenMessage(reason: "invalid_state" | "state_expired", pending: TransactionTable | undefined): string {
+  if (reason === "state_expired") return "The sign-in took too long; please start again.";
+  if (pending === undefined || Object.keys(pending).length === 0) {
+    return "No sign-in is pending in this browser for this host name: start the sign-in again on this same address (the session cookie belongs to the host name where the sign-in started).";
+  }
+  return "This sign-in link is invalid or was already used; please start again.";
 }
