@@ -75,6 +75,12 @@ export interface FletAuthOptions {
    */
   readonly store?: FletAuthStore;
   /**
+   * Deadline of each session-store operation flet-auth starts (load, save, regenerate): a store
+   * that hangs answers 503 `session_unavailable` after this long instead of holding the request.
+   * @default 3000
+   */
+  readonly storeTimeoutMs?: number;
+  /**
    * A sign-in not used for this long reads as signed out (`logout` with reason `idle_timeout`).
    * Measured coarsely (to 1/24 of the value, at most an hour) so reads do not rewrite the session.
    * `Infinity` turns the limit off.
@@ -120,6 +126,7 @@ export interface FletAuthConfig {
   readonly http: OAuthHttp;
   readonly refreshLock: RefreshLock;
   readonly store: FletAuthStore;
+  readonly storeTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
   readonly clock: () => number;
@@ -130,7 +137,7 @@ export interface FletAuthConfig {
 const KNOWN_OPTIONS = [
   "providers", "secret", "session", "fetchUser", "fetchGroups", "scope", "completePageHtml", "redirectToPage",
   "rememberMe", "defaultReturnTo", "loginPath", "logoutPath", "assetsPath", "timeoutMs", "refreshMarginMs",
-  "loginTimeoutMs", "http", "refreshLock", "store", "idleTimeoutMs", "absoluteTimeoutMs", "clock", "randomBytes", "logger", "userAgent",
+  "loginTimeoutMs", "http", "refreshLock", "store", "storeTimeoutMs", "idleTimeoutMs", "absoluteTimeoutMs", "clock", "randomBytes", "logger", "userAgent",
 ] as const;
 
 /** Secrets shorter than this are refused (checklist 32); generate one with `openssl rand -base64 32`. */
@@ -192,6 +199,7 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
     store:
       implementation("options.store", options.store, ["getMany", "set", "swap", "delete"]) ??
       createMemoryStore(options.clock ? { clock: options.clock } : {}),
+    storeTimeoutMs: number("options.storeTimeoutMs", options.storeTimeoutMs, 3_000, 1, 60_000),
     idleTimeoutMs: lifetime("options.idleTimeoutMs", options.idleTimeoutMs, 86_400_000),
     absoluteTimeoutMs: lifetime("options.absoluteTimeoutMs", options.absoluteTimeoutMs, 7 * 86_400_000),
     clock: fn("options.clock", options.clock) ?? Date.now,

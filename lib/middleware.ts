@@ -105,7 +105,7 @@ async function dispatch(rt: Runtime, callbackPaths: ReadonlySet<string>, req: Re
   installRequestMethods(rt, req, res);
   req.authorizations = Object.freeze({});
   req.auth = undefined;
-  await ensureSession(req, res, rt.ownSession);
+  await ensureSession(req, res, rt.ownSession, rt.config.storeTimeoutMs);
   await setRequestAuth(rt, req, res);
   // Restoring from the remember-me cookie costs a provider call: not for the routes that start,
   // finish or end a sign-in anyway, and not for a page's subresources (images, scripts, styles:

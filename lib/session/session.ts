@@ -1,7 +1,9 @@
 import type { Request, RequestHandler, Response } from "express";
 import session, { type Session, type SessionData } from "express-session";
 import { FletAuthError } from "../errors.js";
+import { withDeadline } from "../util/deadline.js";
 import { isRecord } from "../util/records.js";
+import { safeError } from "../util/safe-error.js";
 import type { FletAuthSessionData } from "./data.js";
 import type { FletAuthConfig } from "../config.js";
 
@@ -35,13 +37,27 @@ export function lazySessionMiddleware(config: FletAuthConfig): () => RequestHand
   return () => (own ??= createSessionMiddleware(config));
 }
 
+/**
+ * The deadline of the session-store operations of a request (load, save, regenerate), set by
+ * {@link ensureSession}: a store that hangs (node-redis queues commands while disconnected)
+ * answers 503 `session_unavailable` in bounded time instead of holding the request.
+ */
+const deadlines = new WeakMap<Request, number>();
+const DEFAULT_STORE_TIMEOUT_MS = 3_000;
+
+/** `operation` within the request's store deadline; failures become 503 `session_unavailable`. */
+function bounded(req: Request, what: string, operation: (done: (err?: unknown) => void) => void): Promise<void> {
+  const ms = deadlines.get(req) ?? DEFAULT_STORE_TIMEOUT_MS;
+  const settled = new Promise<void>((resolve, reject) => operation((err?: unknown) => (err ? reject(sessionError(err)) : resolve())));
+  return withDeadline(settled, ms, () => sessionError(new Error(`the session store did not ${what} within ${ms} ms`)));
+}
+
 /** Runs the app's session if present, else ours; fails clearly when the store does not answer. */
-export async function ensureSession(req: Request, res: Response, ownSession: () => RequestHandler): Promise<LiveSession> {
+export async function ensureSession(req: Request, res: Response, ownSession: () => RequestHandler, timeoutMs = DEFAULT_STORE_TIMEOUT_MS): Promise<LiveSession> {
+  deadlines.set(req, timeoutMs);
   if (req.session === undefined) {
     const own = ownSession();
-    await new Promise<void>((resolve, reject) => {
-      void own(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
-    });
+    await bounded(req, "load the session", (done) => void own(req, res, done));
   }
   if (req.session === undefined) {
     throw new FletAuthError(
@@ -88,10 +104,9 @@ export function setAuthData(req: Request, data: FletAuthSessionData): void {
 
 /** Persists the session now, e.g. before redirecting away (checklist 23: async stores lose it otherwise). */
 export function saveSession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!req.session) return resolve();
-    req.session.save((err?: unknown) => (err ? reject(sessionError(err)) : resolve()));
-  });
+  const live = req.session;
+  if (!live) return Promise.resolve();
+  return bounded(req, "save the session", (done) => live.save(done));
 }
 
 /**
@@ -101,19 +116,18 @@ export function saveSession(req: Request): Promise<void> {
  * session is destroyed and the browser gets a fresh, empty one.
  */
 export function regenerateSession(req: Request, keep?: FletAuthSessionData): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const old = req.session;
-    if (!old) return reject(new FletAuthError("session_unavailable", "No session to regenerate."));
-    const appData = keep === undefined ? {} : appKeys(old);
+  const old = req.session;
+  if (!old) return Promise.reject(new FletAuthError("session_unavailable", "No session to regenerate."));
+  const appData = keep === undefined ? {} : appKeys(old);
+  return bounded(req, "regenerate the session", (done) =>
     old.regenerate((err?: unknown) => {
-      if (err) return reject(sessionError(err));
-      if (keep !== undefined) {
+      if (!err && keep !== undefined) {
         Object.assign(req.session, appData);
         setAuthData(req, keep);
       }
-      resolve();
-    });
-  });
+      done(err);
+    }),
+  );
 }
 
 /** The app's own keys of a session: everything but express-session's and flet-auth's. */
@@ -126,5 +140,8 @@ function appKeys(s: LiveSession): Record<string, unknown> {
 }
 
 function sessionError(err: unknown): FletAuthError {
-  return new FletAuthError("session_unavailable", "The session store failed.", { cause: err });
+  if (err instanceof FletAuthError) return err;
+  // 503: the store is down or slow, a temporary condition; the cause is sanitised (client errors
+  // may carry connection URLs with passwords, or the command's arguments).
+  return new FletAuthError("session_unavailable", "The session store is not available; try again shortly.", { status: 503, cause: safeError(err) });
 }
