@@ -14,8 +14,9 @@ import { handleLoginRoute } from "./routes/login.js";
 import { handleLogoutRoute } from "./routes/logout.js";
 import { handleStatus } from "./routes/status.js";
 import type { Runtime } from "./runtime.js";
-import { ensureSession, lazySessionMiddleware } from "./session/session.js";
-import { installRequestMethods } from "./signin/request-methods.js";
+import { lazySessionMiddleware, loadSession } from "./session/session.js";
+import type { Authorization } from "./signin/authorization.js";
+import { requestMethods } from "./signin/request-methods.js";
 import { createRecordCache } from "./signin/records.js";
 import { setRequestAuth } from "./signin/request-auth.js";
 
@@ -58,11 +59,25 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
   void rt.tokens.ready().catch(() => undefined);
   const callbackPaths = new Set([...config.providers.values()].map((p) => p.callbackPath));
 
+  const methods = requestMethods(rt);
   const handler = (req: Request, res: Response, next: NextFunction): void => {
-    dispatch(rt, callbackPaths, req, res, next).catch((err: unknown) => {
-      if (!res.headersSent) return next(err);
-      // Too late to answer with an error; report it instead of crashing or going silent.
-      config.logger.error("flet-auth: request failed after the response started", err);
+    const target = route(rt.config, callbackPaths, req);
+    // A static, publicly cacheable script: no session, no cookies (nothing for shared caches to keep).
+    if (target.kind === "client") return handleClientScript(res);
+    req.login = methods.login;
+    req.logout = methods.logout;
+    req.authorizations = NO_AUTHORIZATIONS;
+    req.auth = undefined;
+    loadSession(req, res, rt, (err) => {
+      if (err !== undefined) return next(err);
+      // The common case costs no promise: a request that is not for flet-auth, in a session
+      // without sign-ins or pending logins, with nothing to restore, goes straight on.
+      if (target.kind === "other" && req.session?.fletAuth === undefined && !mayRestore(rt, req, target)) return next();
+      dispatch(rt, target, req, res, next).catch((failure: unknown) => {
+        if (!res.headersSent) return next(failure);
+        // Too late to answer with an error; report it instead of crashing or going silent.
+        config.logger.error("flet-auth: request failed after the response started", failure);
+      });
     });
   };
   // The middleware is the emitter's listening side: `emit` stays inside flet-auth, so app code
@@ -98,21 +113,23 @@ function route(config: Runtime["config"], callbackPaths: ReadonlySet<string>, re
   return { kind: "other" };
 }
 
-async function dispatch(rt: Runtime, callbackPaths: ReadonlySet<string>, req: Request, res: Response, next: NextFunction): Promise<void> {
-  const target = route(rt.config, callbackPaths, req);
-  // A static, publicly cacheable script: no session, no cookies (nothing for shared caches to keep).
-  if (target.kind === "client") return handleClientScript(res);
-  installRequestMethods(rt, req, res);
-  req.authorizations = Object.freeze({});
-  req.auth = undefined;
-  await ensureSession(req, res, rt.ownSession, rt.config.storeTimeoutMs);
-  await setRequestAuth(rt, req, res);
-  // Restoring from the remember-me cookie costs a provider call: not for the routes that start,
-  // finish or end a sign-in anyway, and not for a page's subresources (images, scripts, styles:
-  // `Sec-Fetch-Mode: no-cors`), which would each restore in parallel with the page itself.
+const NO_AUTHORIZATIONS: Readonly<Record<string, Authorization>> = Object.freeze({});
+
+/**
+ * Restoring from the remember-me cookie costs a provider call: not for the routes that start,
+ * finish or end a sign-in anyway, and not for a page's subresources (images, scripts, styles:
+ * `Sec-Fetch-Mode: no-cors`), which would each restore in parallel with the page itself.
+ */
+function mayRestore(rt: Runtime, req: Request, target: Route): boolean {
+  if (rt.rememberMe === undefined || (target.kind !== "status" && target.kind !== "other")) return false;
   const mode = req.get("sec-fetch-mode");
-  const restores = target.kind === "status" || (target.kind === "other" && mode !== "no-cors" && mode !== "websocket");
-  if (restores && rt.rememberMe && req.auth === undefined && rt.rememberMe.present(req)) await restoreRemembered(rt, req, res);
+  if (target.kind === "other" && (mode === "no-cors" || mode === "websocket")) return false;
+  return rt.rememberMe.present(req);
+}
+
+async function dispatch(rt: Runtime, target: Route, req: Request, res: Response, next: NextFunction): Promise<void> {
+  await setRequestAuth(rt, req, res);
+  if (req.auth === undefined && mayRestore(rt, req, target)) await restoreRemembered(rt, req, res);
 
   switch (target.kind) {
     case "callback":

@@ -39,7 +39,7 @@ export function lazySessionMiddleware(config: FletAuthConfig): () => RequestHand
 
 /**
  * The deadline of the session-store operations of a request (load, save, regenerate), set by
- * {@link ensureSession}: a store that hangs (node-redis queues commands while disconnected)
+ * {@link loadSession}: a store that hangs (node-redis queues commands while disconnected)
  * answers 503 `session_unavailable` in bounded time instead of holding the request.
  */
 const deadlines = new WeakMap<Request, number>();
@@ -52,20 +52,31 @@ function bounded(req: Request, what: string, operation: (done: (err?: unknown) =
   return withDeadline(settled, ms, () => sessionError(new Error(`the session store did not ${what} within ${ms} ms`)));
 }
 
-/** Runs the app's session if present, else ours; fails clearly when the store does not answer. */
-export async function ensureSession(req: Request, res: Response, ownSession: () => RequestHandler, timeoutMs = DEFAULT_STORE_TIMEOUT_MS): Promise<LiveSession> {
-  deadlines.set(req, timeoutMs);
-  if (req.session === undefined) {
-    const own = ownSession();
-    await bounded(req, "load the session", (done) => void own(req, res, done));
-  }
-  if (req.session === undefined) {
-    throw new FletAuthError(
-      "session_unavailable",
-      "flet-auth needs a session: the session store did not answer (check that it is reachable).",
-    );
-  }
-  return req.session;
+/**
+ * Runs the app's session if present, else ours, then calls `done` (callback style: this runs on
+ * every request, and a promise per request is measurable). The load has a deadline; a store that
+ * fails or does not answer gives 503 `session_unavailable`.
+ */
+export function loadSession(
+  req: Request,
+  res: Response,
+  rt: { readonly ownSession: () => RequestHandler; readonly config: { readonly storeTimeoutMs: number } },
+  done: (err?: FletAuthError) => void,
+): void {
+  const ms = rt.config.storeTimeoutMs;
+  deadlines.set(req, ms);
+  if (req.session !== undefined) return done();
+  let finished = false;
+  const finish = (err?: unknown): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    if (err !== undefined && err !== null) return done(sessionError(err));
+    if (req.session === undefined) return done(new FletAuthError("session_unavailable", "flet-auth needs a session, and none was created."));
+    done();
+  };
+  const timer = setTimeout(() => finish(new Error(`the session store did not load the session within ${ms} ms`)), ms);
+  rt.ownSession()(req, res, finish);
 }
 
 /**

@@ -52,11 +52,27 @@ const LOGIN_OPTION_KEYS = new Set([
   "onOpenAuthorizationUrl", "returnTo", "remember",
 ]);
 
-/** Installs `req.login` and `req.logout` for this request. */
-export function installRequestMethods(rt: Runtime, req: Request, res: Response): void {
-  const login = (name: string, options: LoginOptions = {}) => startLogin(rt, req, res, name, options);
-  req.login = login as Request["login"];
-  req.logout = (name?: string, options: LogoutOptions = {}) => logout(rt, req, res, name, options);
+/** `req.login` and `req.logout` of one fletAuth() instance. */
+export interface RequestMethods {
+  readonly login: Request["login"];
+  readonly logout: Request["logout"];
+}
+
+/**
+ * The instance's `req.login` and `req.logout`, made once: they read the request from `this` and
+ * its response from `req.res` (Express sets both), so a request costs two property writes, not
+ * two new closures.
+ */
+export function requestMethods(rt: Runtime): RequestMethods {
+  function login(this: Request | undefined, name: string, options: LoginOptions = {}): Promise<Authorization | undefined> {
+    if (this?.res === undefined) return Promise.reject(new TypeError("call login as a method of the request: req.login(provider, options)"));
+    return startLogin(rt, this, this.res, name, options);
+  }
+  function logoutMethod(this: Request | undefined, name?: string, options: LogoutOptions = {}): Promise<void> {
+    if (this?.res === undefined) return Promise.reject(new TypeError("call logout as a method of the request: req.logout(provider, options)"));
+    return logout(rt, this, this.res, name, options);
+  }
+  return { login: login as Request["login"], logout: logoutMethod };
 }
 
 async function startLogin(rt: Runtime, req: Request, res: Response, name: string, options: LoginOptions): Promise<Authorization | undefined> {
