@@ -1,9 +1,12 @@
 /**
  * createRedisRefreshLock against a real redis-server: two lock instances (two clients, as two
- * processes would hold them) share one refresh per key; a failed leader hands over; a stuck leader
- * makes waiters fail with 503; the stored result is the codec's text. Factory validation, Redis
- * failures and the exact commands (SET NX PX lockMs, SET PX graceMs, key prefixes, release) need
- * no server: they run against an in-memory fake client.
+ * processes would hold them) share one refresh per key; a leader's outcome — `ok:` + the codec's
+ * text for graceMs, or `err:` + the failure for failureMs — is what every other caller gets; a
+ * leader that lapsed without an outcome (crashed) makes the others fail with a retryable 503 and
+ * never refresh while its attempt mark lives, then one instance tries again. Factory validation
+ * (cross-checked options included), Redis failures and the exact commands (SET NX PX lockMs, the
+ * attempt mark, SET PX graceMs/failureMs, key prefixes, release) need no server: they run against
+ * an in-memory fake client.
  */
 import { randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it, vi } from "vitest";
@@ -69,10 +72,30 @@ describe("createRedisRefreshLock: options", () => {
     expect(() => createRedisRefreshLock(undefined as unknown as RedisRefreshLockClient)).toThrow(TypeError);
   });
 
-  it.each([["lockMs"], ["graceMs"], ["pollMs"], ["waitMs"]])("refuses a non-positive or fractional %s", (name) => {
+  it.each([["lockMs"], ["graceMs"], ["failureMs"], ["pollMs"], ["waitMs"], ["commandTimeoutMs"]])("refuses a non-positive or fractional %s", (name) => {
     for (const bad of [0, -1, 1.5, "100", Number.NaN]) {
       expect(() => createRedisRefreshLock(client, { [name]: bad })).toThrow(new RegExp(`options\\.${name} must be a positive integer`));
     }
+  });
+
+  it.each([
+    ["pollMs", "waitMs", { pollMs: 100, waitMs: 100 }],
+    ["pollMs", "waitMs", { pollMs: 500, waitMs: 100 }],
+    ["pollMs", "lockMs", { pollMs: 300, lockMs: 300, commandTimeoutMs: 10 }],
+    ["commandTimeoutMs", "lockMs", { lockMs: 2000 }],
+    ["commandTimeoutMs", "lockMs", { lockMs: 500, commandTimeoutMs: 900 }],
+  ] as const)("refuses options.%s not below options.%s (%j), naming both values", (small, large, options) => {
+    const given: Record<string, number> = { pollMs: 50, waitMs: 20_000, lockMs: 75_000, commandTimeoutMs: 2000, ...options };
+    expect(() => createRedisRefreshLock(client, options)).toThrow(TypeError);
+    expect(() => createRedisRefreshLock(client, options)).toThrow(
+      `createRedisRefreshLock: options.${small} (${given[small]}) must be below options.${large} (${given[large]})`,
+    );
+  });
+
+  it("accepts options just inside the cross-checks, and small values that keep each other consistent", () => {
+    expect(() => createRedisRefreshLock(client, { pollMs: 99, waitMs: 100 })).not.toThrow();
+    expect(() => createRedisRefreshLock(client, { lockMs: 2001 })).not.toThrow();
+    expect(() => createRedisRefreshLock(client, { lockMs: 300, graceMs: 300, failureMs: 1, pollMs: 10, waitMs: 2000, commandTimeoutMs: 299 })).not.toThrow();
   });
 
   it("refuses a non-string prefix", () => {
@@ -113,6 +136,7 @@ describe("createRedisRefreshLock: the commands it sends (fake client, no server)
   const options = { lockMs: 4321, graceMs: 98_765, pollMs: 1 } as const;
   const LOCK = "flet-auth:refresh:lock:demo:k";
   const RESULT = "flet-auth:refresh:result:demo:k";
+  const ATTEMPT = "flet-auth:refresh:attempt:demo:k";
 
   /** Runs one leader refresh on a fresh fake; returns the log and where in it the refresh ran. */
   async function lead(lockOptions: Parameters<typeof createRedisRefreshLock>[1], key = "demo:k", withoutEval = false) {
@@ -138,14 +162,33 @@ describe("createRedisRefreshLock: the commands it sends (fake client, no server)
     expect(client.log[0]).toStrictEqual({ command: "GET", key: RESULT, result: null });
   });
 
-  it("stores the codec's text (never the plain value) at {prefix}result:{key} with PX graceMs and no NX, after refreshing", async () => {
+  it("marks the attempt with SET {prefix}attempt:{key} <owner> PX lockMs+graceMs after the lock and a last look for a result, before refreshing", async () => {
+    const { redis, client, refreshedAt, owner } = await lead(options);
+    const marks = setsOf(client.log, ATTEMPT);
+    expect(marks).toStrictEqual([{ command: "SET", key: ATTEMPT, value: owner, options: { expiration: { type: "PX", value: 4321 + 98_765 } }, result: "OK" }]);
+    const at = client.log.indexOf(marks[0]!);
+    expect(at).toBeLessThan(refreshedAt);
+    // Lock taken, then the result read again (a leader may have finished in between), then the
+    // mark read (a dead leader's), then the mark set.
+    expect(client.log.slice(0, at + 1).map((c) => `${c.command === "SET" && c.options.condition === "NX" ? "SET NX" : c.command} ${c.command === "EVAL" ? "" : c.key}`)).toEqual([
+      `GET ${RESULT}`,
+      `SET NX ${LOCK}`,
+      `GET ${RESULT}`,
+      `GET ${ATTEMPT}`,
+      `SET ${ATTEMPT}`,
+    ]);
+    // A success leaves the mark to expire: the replaced token is not refreshed again meanwhile.
+    expect(redis.data.get(ATTEMPT)).toBe(owner);
+  });
+
+  it("stores `ok:` + the codec's text (never the plain value) at {prefix}result:{key} with PX graceMs and no NX, after refreshing", async () => {
     const { redis, client, refreshedAt } = await lead(options);
     const resultSets = setsOf(client.log, RESULT);
     expect(resultSets).toHaveLength(1);
     const stored = resultSets[0]!;
     expect(stored).toMatchObject({ command: "SET", key: RESULT, result: "OK" });
     expect(stored.command === "SET" && stored.options).toStrictEqual({ expiration: { type: "PX", value: 98_765 } });
-    expect(stored.command === "SET" && stored.value).toContain(await codec.encode(value));
+    expect(stored.command === "SET" && stored.value).toBe(`ok:${await codec.encode(value)}`);
     expect(stored.command === "SET" && stored.value).not.toContain(value.accessToken);
     expect(client.log.indexOf(stored)).toBeGreaterThanOrEqual(refreshedAt);
     expect(redis.data.get(RESULT)).toBe(stored.command === "SET" ? stored.value : undefined);
@@ -205,16 +248,53 @@ describe("createRedisRefreshLock: the commands it sends (fake client, no server)
     else expect(last).toStrictEqual({ command: "EVAL", script: expect.any(String), keys: [LOCK], arguments: [ownerOf(client.log)], result: 0 });
   });
 
-  it("a failed refresh still releases the lock", async () => {
+  it("a failed refresh stores `err:` + the failure with PX failureMs, drops the attempt mark (a definite answer) and releases the lock", async () => {
     const redis = memoryRedis();
     const client = recordingClient(redis);
-    const boom = new Error("provider down");
-    await expect(createRedisRefreshLock(client, options).run("demo:k", async () => Promise.reject(boom), codec)).rejects.toBe(boom);
+    const boom = new FletAuthError("refresh_failed", "(temporarily_unavailable) down for maintenance", {
+      status: 502,
+      oauthError: "temporarily_unavailable",
+      description: "down for maintenance",
+    });
+    await expect(createRedisRefreshLock(client, { ...options, failureMs: 777 }).run("demo:k", async () => Promise.reject(boom), codec)).rejects.toBe(boom);
+    const stored = setsOf(client.log, RESULT);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.command === "SET" && stored[0]!.options).toStrictEqual({ expiration: { type: "PX", value: 777 } });
+    const text = stored[0]!.command === "SET" ? stored[0]!.value : "";
+    expect(text.startsWith("err:")).toBe(true);
+    expect(JSON.parse(text.slice(4))).toStrictEqual({
+      code: "refresh_failed",
+      status: 502,
+      message: "(temporarily_unavailable) down for maintenance",
+      oauthError: "temporarily_unavailable",
+      description: "down for maintenance",
+    });
+    expect(client.log.filter((c) => c.command === "DEL")).toStrictEqual([{ command: "DEL", key: ATTEMPT, result: 1 }]);
+    expect(redis.data.has(ATTEMPT)).toBe(false);
     expect(client.log.at(-1)).toStrictEqual({ command: "EVAL", script: expect.any(String), keys: [LOCK], arguments: [ownerOf(client.log)], result: 1 });
     expect(redis.data.has(LOCK)).toBe(false);
   });
 
-  it("a result that cannot be stored keeps the lock (others must not present the rotated-out token)", async () => {
+  it("an error that is not a FletAuthError is stored as a generic refresh_failed (502), its message left out", async () => {
+    const redis = memoryRedis();
+    const client = recordingClient(redis);
+    const boom = new Error("socket hang up at https://user:secret@idp.example/token");
+    await expect(createRedisRefreshLock(client, options).run("demo:k", async () => Promise.reject(boom), codec)).rejects.toBe(boom);
+    expect(redis.data.get(RESULT)).toBe(`err:${JSON.stringify({ code: "refresh_failed", status: 502, message: "Refreshing the token failed." })}`);
+  });
+
+  it("a timeout (provider_timeout: the outcome is unknown) stores the failure but keeps the attempt mark", async () => {
+    const redis = memoryRedis();
+    const client = recordingClient(redis);
+    const timeout = new FletAuthError("provider_timeout", "Refreshing the token failed: the provider did not answer within 60000 ms.");
+    await expect(createRedisRefreshLock(client, options).run("demo:k", async () => Promise.reject(timeout), codec)).rejects.toBe(timeout);
+    expect(redis.data.get(RESULT)).toMatch(/^err:\{"code":"provider_timeout","status":504,/);
+    expect(client.commands).not.toContain("DEL");
+    expect(redis.data.get(ATTEMPT)).toBe(ownerOf(client.log));
+    expect(redis.data.has(LOCK)).toBe(false);
+  });
+
+  it("a result that cannot be stored keeps the lock and the attempt mark (others must not present the rotated-out token)", async () => {
     const redis = memoryRedis();
     const client = recordingClient(redis);
     const unencodable: RefreshCodec<Value> = { ...codec, encode: async () => Promise.reject(new Error("no secret")) };
@@ -222,6 +302,20 @@ describe("createRedisRefreshLock: the commands it sends (fake client, no server)
     expect(client.commands).not.toContain("EVAL");
     expect(client.commands).not.toContain("DEL");
     expect(redis.data.get(LOCK)).toBe(ownerOf(client.log));
+    expect(redis.data.get(ATTEMPT)).toBe(ownerOf(client.log));
+    expect(redis.data.has(RESULT)).toBe(false);
+  });
+
+  it("a result whose SET fails keeps the lock and the attempt mark too", async () => {
+    const redis = memoryRedis();
+    const client = recordingClient({
+      ...redis,
+      set: async (key, v, o) => (key === RESULT ? Promise.reject(new Error("OOM command not allowed")) : redis.set(key, v, o)),
+    });
+    await expect(createRedisRefreshLock(client, options).run("demo:k", async () => value, codec)).resolves.toEqual(value);
+    expect(redis.data.has(LOCK)).toBe(true);
+    expect(redis.data.has(ATTEMPT)).toBe(true);
+    expect(redis.data.has(RESULT)).toBe(false);
   });
 
   it("a refused instance only polls (GET result, SET lock NX PX lockMs) until the leader's result appears; it never refreshes or releases", async () => {
@@ -259,13 +353,29 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
   let prefix: string;
   useServerLifecycle();
 
+  type LockOptions = NonNullable<Parameters<typeof createRedisRefreshLock>[1]>;
+
+  /** One "process": its own (recorded) client and its own lock. */
+  async function instance(options: LockOptions = {}) {
+    const client = recordingClient(await redis.client());
+    return { lock: createRedisRefreshLock(client, { prefix, ...options }), client };
+  }
+
   /** Two "processes": each its own (recorded) client and its own lock. */
-  async function twoInstances(options: Parameters<typeof createRedisRefreshLock>[1] = {}) {
-    const clientA = recordingClient(await redis.client());
-    const clientB = recordingClient(await redis.client());
-    const a = createRedisRefreshLock(clientA, { prefix, ...options });
-    const b = createRedisRefreshLock(clientB, { prefix, ...options });
-    return { a, b, clientA, clientB };
+  async function twoInstances(options: LockOptions = {}) {
+    const first = await instance(options);
+    const second = await instance(options);
+    return { a: first.lock, b: second.lock, clientA: first.client, clientB: second.client };
+  }
+
+  const keysOf = (key: string) => ({ lock: `${prefix}lock:${key}`, result: `${prefix}result:${key}`, attempt: `${prefix}attempt:${key}` });
+
+  /**
+   * Waits until Redis has expired `key` (PX is Redis's own timer, so this polls what Redis holds;
+   * bounded, and never a fixed sleep).
+   */
+  async function untilExpired(key: string): Promise<void> {
+    await vi.waitFor(async () => expect(await redis.inspector.exists(key)).toBe(0), { timeout: 10_000, interval: 10 });
   }
 
   beforeEach(() => {
@@ -296,8 +406,7 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
     });
 
     it("concurrent callers in one instance make one distributed attempt (one SET NX)", async () => {
-      const client = recordingClient(await redis.client());
-      const lock = createRedisRefreshLock(client, { prefix });
+      const { lock, client } = await instance();
       const refresh = controlledRefresh<Value>();
       const callers = Array.from({ length: 25 }, () => lock.run("demo:k2", refresh.fn, codec));
       await refresh.called;
@@ -315,24 +424,29 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
       expect(fn).not.toHaveBeenCalled();
     });
 
-    it("stores what the codec encoded (never the plain value), for graceMs, and releases the lock", async () => {
+    it("stores `ok:` + what the codec encoded (never the plain value) for graceMs, keeps the attempt mark, and releases the lock", async () => {
       const { a } = await twoInstances({ graceMs: 60_000 });
+      const keys = keysOf("demo:k4");
       const value = { accessToken: "plain-access-token-value" };
       await a.run("demo:k4", async () => value, codec);
-      const stored = await redis.inspector.get(`${prefix}result:demo:k4`);
-      expect(stored).toBe(await codec.encode(value));
+      const stored = await redis.inspector.get(keys.result);
+      expect(stored).toBe(`ok:${await codec.encode(value)}`);
       expect(stored).not.toContain(value.accessToken);
-      const ttl = await redis.inspector.pTTL(`${prefix}result:demo:k4`);
+      const ttl = await redis.inspector.pTTL(keys.result);
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
-      expect(await redis.inspector.exists(`${prefix}lock:demo:k4`)).toBe(0);
+      // The attempt mark outlives the result (lockMs + graceMs): the replaced token is never refreshed again meanwhile.
+      expect(await redis.inspector.pTTL(keys.attempt)).toBeGreaterThan(ttl);
+      expect(await redis.inspector.exists(keys.lock)).toBe(0);
       for (const key of await redis.inspector.keys(`${prefix}*`)) expect(key).not.toContain(value.accessToken);
     });
   });
 
   describe("leader failure", () => {
-    it("the leader's rejection goes to its callers; a waiting instance takes over and its own fn runs", async () => {
-      const { a, b, clientB } = await twoInstances();
+    it("the leader's rejection is shared with a waiting instance (its fn is not called) for failureMs; then the next call refreshes", async () => {
+      const failureMs = 300;
+      const { a, b, clientB } = await twoInstances({ failureMs, pollMs: 10 });
+      const keys = keysOf("demo:k5");
       const fa = controlledRefresh<Value>();
       const onA = a.run("demo:k5", fa.fn, codec);
       await fa.called;
@@ -342,29 +456,116 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
       // B was refused the lock twice (it polled in between), or it wrongly refreshed.
       await Promise.race([clientB.whenRefused(2), bCalled.promise]);
       expect(fb).not.toHaveBeenCalled(); // B waits while A holds the lock
-      const boom = new Error("provider down");
+      const boom = new FletAuthError("refresh_failed", "(temporarily_unavailable) try later", {
+        status: 502,
+        oauthError: "temporarily_unavailable",
+        description: "try later",
+      });
       fa.settle.reject(boom);
       await expect(onA).rejects.toBe(boom);
-      await expect(onB).resolves.toEqual({ accessToken: "from-b" });
+      // B gets A's failure, rebuilt from Redis, and never ran its own refresh.
+      const onBError = await onB.catch((e: unknown) => e);
+      expect(onBError).toBeInstanceOf(FletAuthError);
+      expect(onBError).toMatchObject({ code: "refresh_failed", status: 502, message: boom.message, oauthError: "temporarily_unavailable", description: "try later" });
+      expect(fb).not.toHaveBeenCalled();
+      expect((await redis.inspector.get(keys.result))?.startsWith("err:")).toBe(true);
+      expect(await redis.inspector.pTTL(keys.result)).toBeLessThanOrEqual(failureMs);
+      // A definite answer: no attempt mark is left, nothing blocks the retry.
+      expect(await redis.inspector.exists(keys.attempt)).toBe(0);
+
+      // A third instance arriving within failureMs gets the same failure without refreshing.
+      const third = await instance({ failureMs, pollMs: 10 });
+      const fc = vi.fn(async () => ({ accessToken: "from-c" }));
+      if ((await redis.inspector.exists(keys.result)) === 1) {
+        await expect(third.lock.run("demo:k5", fc, codec)).rejects.toMatchObject({ code: "refresh_failed", oauthError: "temporarily_unavailable" });
+        expect(fc).not.toHaveBeenCalled();
+      }
+
+      // Once the failure expired (Redis's PX; B's own copy of it expires failureMs after B saw
+      // it), B's next call refreshes: each try before that is the shared failure, fn untouched.
+      await untilExpired(keys.result);
+      const value = await vi.waitFor(
+        async () => {
+          const outcome = await b.run("demo:k5", fb, codec).catch((e: unknown) => e);
+          if (outcome instanceof Error) {
+            expect(fb).not.toHaveBeenCalled();
+            expect(outcome).toMatchObject({ code: "refresh_failed", oauthError: "temporarily_unavailable" });
+            throw outcome;
+          }
+          return outcome;
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      expect(value).toEqual({ accessToken: "from-b" });
       expect(fb).toHaveBeenCalledTimes(1);
-      // A failure is not kept: A's next call gets B's stored result.
-      await expect(a.run("demo:k5", fa.fn, codec)).resolves.toEqual({ accessToken: "from-b" });
+      expect(fa.calls()).toBe(1);
+      // The fresh success is what everyone gets now.
+      const fourth = await instance();
+      const fd = vi.fn(async () => ({ accessToken: "from-d" }));
+      await expect(fourth.lock.run("demo:k5", fd, codec)).resolves.toEqual({ accessToken: "from-b" });
+      expect(fd).not.toHaveBeenCalled();
     });
 
-    it("a leader whose lock lapsed (crashed) is replaced after lockMs", async () => {
-      const { a, b } = await twoInstances({ lockMs: 200 });
-      const stuck = controlledRefresh<Value>();
-      void a.run("demo:k6", stuck.fn, codec).catch(() => undefined);
-      await stuck.called;
-      const fb = vi.fn(async () => ({ accessToken: "after-lapse" }));
-      await expect(b.run("demo:k6", fb, codec)).resolves.toEqual({ accessToken: "after-lapse" });
-      expect(fb).toHaveBeenCalledTimes(1);
-      stuck.settle.resolve({ accessToken: "late" });
+    it("a timeout leaves the outcome unknown: its failure is shared for failureMs, then callers get 503 without refreshing while the attempt mark lives", async () => {
+      const options: LockOptions = { failureMs: 100, pollMs: 10, lockMs: 5000, graceMs: 60_000 };
+      const { a, b } = await twoInstances(options);
+      const keys = keysOf("demo:k11");
+      const timeout = new FletAuthError("provider_timeout", "Refreshing the token failed: the provider did not answer within 60000 ms.");
+      await expect(a.run("demo:k11", async () => Promise.reject(timeout), codec)).rejects.toBe(timeout);
+      expect(await redis.inspector.exists(keys.attempt)).toBe(1);
+      expect(await redis.inspector.exists(keys.lock)).toBe(0);
+      const fb = vi.fn(async () => ({ accessToken: "would present the same refresh token again" }));
+      await untilExpired(keys.result);
+      const err = await b.run("demo:k11", fb, codec).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FletAuthError);
+      expect(err).toMatchObject({ code: "refresh_failed", status: 503, message: expect.stringMatching(/outcome is unknown/) });
+      expect(fb).not.toHaveBeenCalled();
+      expect(await redis.inspector.exists(keys.attempt)).toBe(1);
+      // B took the lock to look, and gave it back.
+      expect(await redis.inspector.exists(keys.lock)).toBe(0);
+    });
+
+    it("a leader that lapsed with no outcome (crashed): others fail with 503 and never refresh while its attempt mark lives; after it expires one instance refreshes", async () => {
+      // Small values keep it fast: the lock lapses after 300 ms, the mark 300 ms later.
+      const options: LockOptions = { lockMs: 300, graceMs: 300, failureMs: 1, pollMs: 10, commandTimeoutMs: 250 };
+      const { a, b, clientA } = await twoInstances(options);
+      const c = (await instance(options)).lock;
+      const keys = keysOf("demo:k6");
+      // A takes the lock, marks the attempt, and "crashes": its refresh never settles.
+      const crashed = controlledRefresh<Value>();
+      void a.run("demo:k6", crashed.fn, codec);
+      await crashed.called;
+      expect(await redis.inspector.get(keys.attempt)).toBe(ownerOf(clientA.log));
+
+      const fb = vi.fn(async () => ({ accessToken: "from-b" }));
+      const fc = vi.fn(async () => ({ accessToken: "from-c" }));
+      // B waits for A's lock to lapse, finds A's attempt mark without an outcome: 503.
+      const errB = await b.run("demo:k6", fb, codec).catch((e: unknown) => e);
+      expect(errB).toBeInstanceOf(FletAuthError);
+      expect(errB).toMatchObject({ code: "refresh_failed", status: 503, message: expect.stringMatching(/outcome is unknown; try again/) });
+      // … while the mark was there (still there after the answer), and B released the lock it took to look.
+      expect(await redis.inspector.exists(keys.attempt)).toBe(1);
+      expect(await redis.inspector.exists(keys.lock)).toBe(0);
+      const errC = await c.run("demo:k6", fc, codec).catch((e: unknown) => e);
+      expect(errC).toMatchObject({ code: "refresh_failed", status: 503 });
+      expect(await redis.inspector.exists(keys.attempt)).toBe(1);
+      expect(fb).not.toHaveBeenCalled();
+      expect(fc).not.toHaveBeenCalled();
+      expect(await redis.inspector.exists(keys.result)).toBe(0);
+
+      // lockMs + graceMs after A marked the attempt, the mark expires: exactly one instance refreshes.
+      await untilExpired(keys.attempt);
+      const [rb, rc] = await Promise.all([b.run("demo:k6", fb, codec), c.run("demo:k6", fc, codec)]);
+      expect(fb.mock.calls.length + fc.mock.calls.length).toBe(1);
+      expect(rb).toEqual(rc);
+      expect([{ accessToken: "from-b" }, { accessToken: "from-c" }]).toContainEqual(rb);
+      expect(await redis.inspector.get(keys.result)).toBe(`ok:${await codec.encode(rb)}`);
+      expect(crashed.calls()).toBe(1);
     });
   });
 
   describe("waitMs", () => {
-    it("a waiter whose leader does not finish in time fails with refresh_failed (503)", async () => {
+    it("a waiter whose leader does not finish in time fails with refresh_failed (503), without refreshing", async () => {
       const { a, b } = await twoInstances({ waitMs: 300 });
       const stuck = controlledRefresh<Value>();
       const onA = a.run("demo:k7", stuck.fn, codec);
@@ -373,7 +574,7 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
       const err = await b.run("demo:k7", fb, codec).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FletAuthError);
       expect(err).toMatchObject({ code: "refresh_failed", status: 503 });
-      expect((err as Error).message).toMatch(/another instance holds the refresh lock/i);
+      expect((err as Error).message).toMatch(/another instance is refreshing this token and did not finish within 300 ms/i);
       expect(fb).not.toHaveBeenCalled();
       stuck.settle.resolve({ accessToken: "eventually" });
       await expect(onA).resolves.toEqual({ accessToken: "eventually" });
@@ -386,17 +587,18 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
       ["GET + DEL without eval", true],
     ])("%s: never deletes a lock another instance took after ours lapsed", async (_name, withoutEval) => {
       const client = recordingClient(await redis.client(), { withoutEval });
-      const lock = createRedisRefreshLock(client, { prefix, lockMs: 100 });
+      const lock = createRedisRefreshLock(client, { prefix, lockMs: 250, commandTimeoutMs: 200, pollMs: 10 });
       const slow = controlledRefresh<Value>();
       const run = lock.run("demo:k8", slow.fn, codec);
       await slow.called;
       // Our lock lapsed (Redis expired it), so another instance may take it.
-      await vi.waitFor(async () => expect(await redis.inspector.exists(`${prefix}lock:demo:k8`)).toBe(0), { timeout: 10_000, interval: 20 });
+      await untilExpired(`${prefix}lock:demo:k8`);
       await redis.inspector.set(`${prefix}lock:demo:k8`, "someone-else", { expiration: { type: "PX", value: 10_000 } });
       slow.settle.resolve({ accessToken: "v" });
       await expect(run).resolves.toEqual({ accessToken: "v" });
       expect(await redis.inspector.get(`${prefix}lock:demo:k8`)).toBe("someone-else");
       expect(client.commands.includes("EVAL")).toBe(!withoutEval);
+      expect(client.commands).not.toContain("DEL");
     });
 
     it("releases its own lock without eval too", async () => {
@@ -408,18 +610,33 @@ describe.skipIf(REDIS_BINARY === undefined)("createRedisRefreshLock with a real 
     });
   });
 
-  describe("codec", () => {
-    it("a result that does not decode rejects with the codec's error, without refreshing", async () => {
-      await redis.inspector.set(`${prefix}result:demo:k10`, "garbage", { expiration: { type: "PX", value: 10_000 } });
+  describe("codec and stored outcomes", () => {
+    it("an `ok:` result that does not decode rejects with the codec's error, without refreshing", async () => {
+      await redis.inspector.set(`${prefix}result:demo:k10`, "ok:garbage", { expiration: { type: "PX", value: 10_000 } });
       const strict: RefreshCodec<Value> = {
         encode: codec.encode,
-        decode: async () => {
-          throw new FletAuthError("refresh_failed", "does not open", { status: 503 });
+        decode: async (text) => {
+          throw new FletAuthError("refresh_failed", `does not open: ${text}`, { status: 503 });
         },
       };
       const fn = vi.fn(async () => ({ accessToken: "x" }));
       const lock = createRedisRefreshLock(await redis.client(), { prefix });
-      await expect(lock.run("demo:k10", fn, strict)).rejects.toMatchObject({ code: "refresh_failed", message: "does not open" });
+      // The codec sees the text after the prefix.
+      await expect(lock.run("demo:k10", fn, strict)).rejects.toMatchObject({ code: "refresh_failed", status: 503, message: "does not open: garbage" });
+      expect(fn).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ["no known prefix (an older format)", "sealed:abc"],
+      ["an unreadable failure", "err:{not json"],
+      ["a failure with an unknown code", `err:${JSON.stringify({ code: "made_up", status: "x", message: 7 })}`],
+    ])("%s is a generic refresh_failed (502), without refreshing", async (_what, stored) => {
+      await redis.inspector.set(`${prefix}result:demo:k12`, stored, { expiration: { type: "PX", value: 10_000 } });
+      const fn = vi.fn(async () => ({ accessToken: "x" }));
+      const lock = createRedisRefreshLock(await redis.client(), { prefix });
+      const err = await lock.run("demo:k12", fn, codec).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FletAuthError);
+      expect(err).toMatchObject({ code: "refresh_failed", status: 502, message: "Refreshing the token failed." });
       expect(fn).not.toHaveBeenCalled();
     });
   });
