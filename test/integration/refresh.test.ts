@@ -56,8 +56,8 @@ function addTokenManyRoute(app: Express): void {
 }
 
 /**
- * `GET /token-error`: `req.auth.getToken()` expected to fail; answers the error's code and its
- * cause's code (the error handler of buildApp shows the code only).
+ * `GET /token-error`: `req.auth.getToken()` expected to fail; answers the error's code, status
+ * and message, and its cause's code (the error handler of buildApp shows code and message only).
  */
 function addTokenErrorRoute(app: Express): void {
   app.get("/token-error", async (req: Request, res: Response) => {
@@ -68,6 +68,8 @@ function addTokenErrorRoute(app: Express): void {
       const cause = err instanceof Error ? err.cause : undefined;
       res.json({
         code: err instanceof FletAuthError ? err.code : String(err),
+        status: err instanceof FletAuthError ? err.status : null,
+        message: err instanceof Error ? err.message : null,
         causeCode: cause instanceof FletAuthError ? cause.code : null,
       });
     }
@@ -263,7 +265,8 @@ describe.each(EXPRESS)("req.auth.getToken() refresh ($name)", ({ create }) => {
 
   describe("tokens that are never refreshed", () => {
     it("a token without expiry (accessTokenTtl 0) is never refreshed, even ten years later", async () => {
-      const s = await signedIn(create, { fake: { accessTokenTtl: 0 } });
+      // No sign-in lifetime either: the property is about refreshing, not about lifetimes.
+      const s = await signedIn(create, { fake: { accessTokenTtl: 0 }, auth: { absoluteTimeoutMs: Infinity, idleTimeoutMs: Infinity } });
       expect(s.initial.expires_at).toBeUndefined();
       expect(s.initial.refresh_token).toBeDefined();
       s.clock.advanceSeconds(10 * 365 * 86_400);
@@ -301,6 +304,12 @@ describe.each(EXPRESS)("req.auth.getToken() refresh ($name)", ({ create }) => {
       expect(s.events.logout).toEqual([]);
       expect(s.events.refresh).toEqual([]);
 
+      // For the next 5 s the failure is shared: no second request to a failing provider.
+      const shared = await s.agent.get("/token");
+      expect(shared.body.code).toBe("refresh_failed");
+      expect(s.refreshes()).toBe(1);
+
+      s.clock.advanceSeconds(5);
       const retried = await s.agent.get("/token");
       expect(retried.status, retried.text).toBe(200);
       expect(s.refreshes()).toBe(2);
@@ -338,14 +347,14 @@ describe.each(EXPRESS)("req.auth.getToken() refresh ($name)", ({ create }) => {
       expect(s.events.logout).toEqual([{ provider: "demo", reason: "refresh_failed" }]);
     });
 
-    it("a token endpoint slower than timeoutMs → refresh_failed (provider_timeout), still signed in", async () => {
+    it("a token endpoint slower than timeoutMs → refresh_failed (503) at the deadline, still signed in; the late token serves the next call", async () => {
       const s = await signedIn(create, { auth: { timeoutMs: 200 }, gate: true });
       s.clock.setBeforeExpiry(expiresAtOf(s.initial), 30);
       // The provider gets the refresh but answers only when the test releases it, with a good
-      // (rotated) token: without the timeout the request would wait for it and succeed.
+      // (rotated) token: without the deadline the request would wait for it and succeed.
       const held = s.gate!.holdNext();
       const answer = s.agent.get("/token-error").then((r) => r);
-      // Only if the timeout is broken: let the provider answer, so the test fails on the
+      // Only if the deadline is broken: let the provider answer, so the test fails on the
       // assertions below instead of hanging. 50× timeoutMs; not part of the passing path.
       const valve = setTimeout(() => void held.release(), 10_000);
       try {
@@ -353,19 +362,24 @@ describe.each(EXPRESS)("req.auth.getToken() refresh ($name)", ({ create }) => {
         const failed = await answer;
         // The app answered while the provider still held its (successful) answer back.
         expect(held.answered(), "the app waited for the provider").toBe(false);
-        expect(await held.closedBeforeAnswer, "the app's HTTP client gave up on the provider").toBe(true);
-        expect(failed.body).toEqual({ code: "refresh_failed", causeCode: "provider_timeout" });
+        expect(failed.body).toMatchObject({ code: "refresh_failed", status: 503, message: expect.stringMatching(/longer than 200 ms/) });
+        expect(await s.signedIn()).toBe(true);
+        expect(await s.stored()).toEqual(s.initial);
       } finally {
         clearTimeout(valve);
       }
+      // The caller's deadline did not cut the refresh short: the provider's late answer arrives…
       const late = await held.release();
       expect(late.status).toBe(200);
-      expect(JSON.parse(late.body)).toMatchObject({ access_token: expect.any(String), refresh_token: expect.any(String) });
+      const rotated = JSON.parse(late.body) as { access_token: string; refresh_token: string };
+      expect(await held.closedBeforeAnswer, "the HTTP client gave up on the provider").toBe(false);
+      // … and the next getToken() gets it without presenting the rotated-out refresh token again.
+      const next = await s.agent.get("/token");
+      expect(next.status, next.text).toBe(200);
+      expect(next.body.accessToken).toBe(rotated.access_token);
       expect(s.refreshes()).toBe(1);
-      expect(await s.signedIn()).toBe(true);
-      expect(await s.stored()).toEqual(s.initial);
+      expect((await s.stored())?.refresh_token).toBe(rotated.refresh_token);
       expect(s.events.logout).toEqual([]);
-      expect(s.events.refresh).toEqual([]);
     });
 
     it("getToken() rejects with a FletAuthError whose code is refresh_failed", async () => {
