@@ -14,6 +14,7 @@ import * as saveRestore from "../../examples/save-restore-token.js";
 import * as rememberMe from "../../examples/remember-me.js";
 import * as completePage from "../../examples/custom-complete-page.js";
 import * as customProvider from "../../examples/custom-provider.js";
+import * as rateLimited from "../../examples/rate-limit.js";
 
 let fake: FakeProvider;
 beforeAll(async () => {
@@ -170,4 +171,36 @@ describe("examples/custom-provider.ts", () => {
     await signIn(agent, fake, "/login/google");
     expect((await agent.get("/")).body).toEqual({ current: "google", signedIn: { linkedin: "1001", google: "1001" } });
   }, 20_000);
+});
+
+describe("examples/rate-limit.ts", () => {
+  const rememberKey = "remember-me-key-0123456789abcdef0123";
+
+  it("the N+1th login request of the window gets 429; the callback, restores and other routes keep their own budgets", async () => {
+    const { app } = rateLimited.createApp({ provider: standardProvider(fake), secret: SECRET, rememberKey, limit: 3 });
+    for (let i = 0; i < 3; i++) expect((await request(app).get("/login/idp")).status).toBe(302);
+    const limited = await request(app).get("/login/idp");
+    expect(limited.status).toBe(429);
+    expect(limited.headers["location"]).toBeUndefined();
+    // Other routes are unaffected…
+    for (let i = 0; i < 5; i++) expect((await request(app).get("/")).status).toBe(200);
+    // …and the callback has its own budget (an unknown state is fletAuth's 400, not the limiter's 429).
+    expect((await request(app).get("/oauth_callback?state=x&code=y")).status).toBe(400);
+  });
+
+  it("limits remember-me restores (remember-me cookie, no session), not signed-in requests", async () => {
+    const { app } = rateLimited.createApp({ provider: standardProvider(fake), secret: SECRET, rememberKey, limit: 2 });
+    const agent = request.agent(app);
+    await signIn(agent, fake, "/login/idp");
+    // A forged cookie still costs a decryption attempt: the limiter counts it.
+    const restore = () => request(app).get("/").set("Cookie", "flet-auth.remember=forged");
+    expect((await restore()).status).toBe(200);
+    expect((await restore()).status).toBe(200);
+    expect((await restore()).status).toBe(429);
+    for (let i = 0; i < 5; i++) {
+      const page = await agent.get("/");
+      expect(page.status).toBe(200);
+      expect(page.text).toContain("Signed in");
+    }
+  });
 });
