@@ -52,6 +52,7 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     claimedStates: createClaimedStates(),
     records: createRecordCache(),
     warnedShortLived: new Set(),
+    warnedOrigins: new Set(),
     pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
     ownSession: lazySessionMiddleware(config),
   };
@@ -135,7 +136,7 @@ async function dispatch(rt: Runtime, target: Route, req: Request, res: Response,
     case "callback":
       return handleCallback(rt, req, res, next, target.path);
     case "login":
-      return handleLoginRoute(req, target.provider);
+      return handleLoginRoute(rt, req, res, target.provider);
     case "logout":
       return handleLogoutRoute(rt, req, res, next);
     case "status":

@@ -23,6 +23,8 @@ export interface Runtime {
   readonly records: RecordCache;
   /** Providers already warned about tokens that live no longer than the refresh margin. */
   readonly warnedShortLived: Set<string>;
+  /** Providers already warned about a login started on an origin their `redirectUrl` does not name. */
+  readonly warnedOrigins: Set<string>;
   /** express-session mounted by flet-auth when the app has none (created on first need). */
   readonly ownSession: () => RequestHandler;
 }

@@ -8,6 +8,7 @@ import { authorizationUrl } from "../flow/authorize-url.js";
 import { createPkce, createState } from "../flow/state.js";
 import { safeReturnTo } from "../flow/return-to.js";
 import { mergeScopes } from "../flow/scopes.js";
+import { checkOrigin, originWarning, requestOrigin } from "../flow/origin.js";
 import { addTransaction, type Transaction } from "../flow/transactions.js";
 import { setRequestAuth } from "./request-auth.js";
 import type { Runtime } from "../runtime.js";
@@ -97,6 +98,7 @@ async function startLogin(rt: Runtime, req: Request, res: Response, name: string
     return completeSignIn(rt, req, res, { name, provider, token, fetchUser, fetchGroups, scope, remember, source: "savedToken" });
   }
 
+  warnOnOtherOrigin(rt, req, name, provider.redirectUrl);
   const now = rt.config.clock();
   const state = createState(rt.config.randomBytes);
   const pkce = createPkce(rt.config.randomBytes);
@@ -127,6 +129,18 @@ async function startLogin(rt: Runtime, req: Request, res: Response, name: string
     res.redirect(302, url);
   }
   return undefined;
+}
+
+/**
+ * A login that starts on another origin than the provider's `redirectUrl` cannot complete: the
+ * browser comes back where this session's cookie is not sent. Said once per provider.
+ */
+function warnOnOtherOrigin(rt: Runtime, req: Request, name: string, redirectUrl: string): void {
+  if (rt.warnedOrigins.has(name)) return;
+  const check = checkOrigin(requestOrigin(req.protocol, req.get("host")), redirectUrl);
+  if (check.kind === "same") return;
+  rt.warnedOrigins.add(name);
+  rt.config.logger.warn(originWarning(name, redirectUrl, check));
 }
 
 function checkLoginOptions(options: LoginOptions): void {

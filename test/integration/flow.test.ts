@@ -37,7 +37,8 @@ describe.each(EXPRESS)("login flow ($name)", ({ create }) => {
     app.use(auth);
     app.get("/me", (req, res) => res.json({ user: req.auth?.user?.id ?? null, token: req.auth?.token.accessToken ?? null }));
     expect(logger.warn).not.toHaveBeenCalled();
-    const agent = request.agent(app);
+    // The Host of standardProvider's redirectUrl: a login on another origin would rightly warn.
+    const agent = request.agent(app).set("Host", "127.0.0.1");
     await signIn(agent, fake, "/login/demo");
     const me = await agent.get("/me");
     expect(me.body.user).toBe("1001");
