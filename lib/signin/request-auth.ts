@@ -3,7 +3,7 @@ import { notify, type LogoutReason } from "../events.js";
 import { OAuthToken } from "../oauth/token.js";
 import { refreshStored } from "../refresh/engine.js";
 import type { Runtime } from "../runtime.js";
-import { authData, setAuthData } from "../session/session.js";
+import { authData, regenerateSession, setAuthData } from "../session/session.js";
 import { createAuthorization, type Authorization } from "./authorization.js";
 import { currentProvider } from "./current.js";
 import { expiry, seenAtDue, signInState } from "./lifetime.js";
@@ -46,7 +46,12 @@ export async function setRequestAuth(rt: Runtime, req: Request, res: Response): 
     all[record.provider] = buildAuthorization(rt, req, res, record, token);
     if (healed !== undefined || seenAtDue(record, now, rt.config)) touched[record.provider] = await sealRecord(rt, { ...record, seenAt: now });
   }
-  if (gone.length > 0 || Object.keys(touched).length > 0) {
+  if (gone.some((g) => g.reason === "ended") && Object.keys(all).length === 0) {
+    // The session's sign-ins were ended elsewhere — a logout of this very session that a slower
+    // request raced and wrote back, "sign out everywhere", back-channel logout: the session copy
+    // is a leftover, so none of it survives (the app's keys included), as after a logout.
+    await regenerateSession(req);
+  } else if (gone.length > 0 || Object.keys(touched).length > 0) {
     const auths: Record<string, string> = { ...data.auths, ...touched };
     for (const { name } of gone) delete auths[name];
     const names = Object.keys(auths);

@@ -116,6 +116,14 @@ function addRoutes(app: Express): void {
       res.status(e?.status ?? 500).json({ ok: false, code: e?.code ?? String(err), oauthError: e?.oauthError ?? null } satisfies TokenOutcome);
     }
   });
+  // The app's own session keys: a cart, set and read by the app.
+  app.post("/cart", (req: Request, res: Response) => {
+    (req.session as unknown as Record<string, unknown>)["cart"] = "secret-cart";
+    res.json({ ok: true });
+  });
+  app.get("/cart", (req: Request, res: Response) => {
+    res.json({ cart: (req.session as unknown as Record<string, unknown> | undefined)?.["cart"] ?? null });
+  });
   app.get("/saved", (req: Request, res: Response) => {
     if (req.auth === undefined) return void res.status(401).type("text/plain").send("signed out");
     res.type("text/plain").send(req.auth.token.toJson());
@@ -269,6 +277,28 @@ describe.each(EXPRESS)("issue 8: sign-out and rotation ($name)", ({ create }) =>
         { provider: "demo", reason: "ended" },
       ]);
       expect(w.events.refresh, "nothing was stored, so nothing was announced").toEqual([]);
+    });
+  });
+
+  describe("1b. the session a logout destroyed stays empty, whatever a racing request writes back", () => {
+    it("a copy of the old session cookie sees none of the app's keys after the racing request wrote its stale copy back", async () => {
+      const w = await world(create, { gate: true });
+      const { agent, sid: oldSid } = await signedIn(w, "/login/demo");
+      expect((await agent.post("/cart")).status).toBe(200);
+      const initial = await stored(agent);
+      // Past expiry and past seenAt's rewrite interval: the racing request touches its copy.
+      w.clock.setBeforeExpiry(initial.expires_at!, -10);
+      const held = w.gate!.holdNext();
+      const racing = agent.get("/token-outcome").then((r) => r);
+      await held.arrived;
+      expect((await agent.post("/logout").set("Accept", "application/json")).status).toBe(200);
+      await held.release();
+      expect((await racing).status).toBe(200);
+      // The racing request saved its copy (sign-in and cart) under the destroyed id; reading it
+      // finds the sign-in ended and empties the whole session, not only the sign-in.
+      const copy = await w.browser({ [SID]: oldSid }, "/cart");
+      expect(copy.body).toEqual({ cart: null });
+      expect((await seen(w.browser({ [SID]: oldSid }))).signedIn).toBe(false);
     });
   });
 
