@@ -13,8 +13,7 @@ export const MUTATION_EXCLUDE = [
   "test/interop/**", // Flet's Python
   "test/examples/**", // the example apps
   "test/scripts/**", // the import-cycle script (reads files, not behaviour)
-  "test/integration/redis-*.test.ts", // redis-server
-  "test/unit/refresh-lock-redis.test.ts", // redis-server
+  "test/**/*redis*.test.ts", // redis-server
   "test/unit/oidc-server.test.ts", // oidc-provider
 ];
 
