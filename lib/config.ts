@@ -56,6 +56,21 @@ export interface FletAuthOptions {
   /** Path prefix of the browser helper and the status endpoint. @default "/flet-auth" */
   readonly assetsPath?: string;
   /**
+   * OpenID Connect RP-Initiated Logout by default: after the local sign-out, send the browser to
+   * the provider's `end_session_endpoint` (when it has one and the sign-in has an ID token), so
+   * the user is signed out there too. `req.logout(name, { idpLogout })` decides per call.
+   * @default false
+   */
+  readonly idpLogout?: boolean;
+  /**
+   * Where the provider sends the browser back after RP-initiated logout (register
+   * `<your origin><postLogoutPath>` as a post-logout redirect URI at the provider).
+   * @default `${assetsPath}/logged-out`
+   */
+  readonly postLogoutPath?: string;
+  /** OpenID Connect Back-Channel Logout endpoint (POST, form body parsed by flet-auth). @default "/backchannel_logout" */
+  readonly backchannelLogoutPath?: string;
+  /**
    * Deadline of every provider call, response body included, in ms; also the longest a request
    * waits for a token refresh (its own, or one another request or instance is running). @default 10000
    */
@@ -119,6 +134,9 @@ export interface FletAuthConfig {
   readonly loginPath: string;
   readonly logoutPath: string;
   readonly assetsPath: string;
+  readonly idpLogout: boolean;
+  readonly postLogoutPath: string;
+  readonly backchannelLogoutPath: string;
   readonly refreshMarginMs: number;
   readonly loginTimeoutMs: number;
   /** How long a request waits for a provider (and for a refresh another request or instance runs). */
@@ -136,7 +154,7 @@ export interface FletAuthConfig {
 
 const KNOWN_OPTIONS = [
   "providers", "secret", "session", "fetchUser", "fetchGroups", "scope", "completePageHtml", "redirectToPage",
-  "rememberMe", "defaultReturnTo", "loginPath", "logoutPath", "assetsPath", "timeoutMs", "refreshMarginMs",
+  "rememberMe", "defaultReturnTo", "loginPath", "logoutPath", "assetsPath", "idpLogout", "postLogoutPath", "backchannelLogoutPath", "timeoutMs", "refreshMarginMs",
   "loginTimeoutMs", "http", "refreshLock", "store", "storeTimeoutMs", "idleTimeoutMs", "absoluteTimeoutMs", "clock", "randomBytes", "logger", "userAgent",
 ] as const;
 
@@ -186,6 +204,9 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
     loginPath: routePath("options.loginPath", options.loginPath, "/login"),
     logoutPath: routePath("options.logoutPath", options.logoutPath, "/logout"),
     assetsPath,
+    idpLogout: bool("options.idpLogout", options.idpLogout, false),
+    postLogoutPath: routePath("options.postLogoutPath", options.postLogoutPath, `${assetsPath}/logged-out`),
+    backchannelLogoutPath: routePath("options.backchannelLogoutPath", options.backchannelLogoutPath, "/backchannel_logout"),
     refreshMarginMs: number("options.refreshMarginMs", options.refreshMarginMs, 60_000, 0, 86_400_000),
     loginTimeoutMs: number("options.loginTimeoutMs", options.loginTimeoutMs, 600_000, 1_000, 600_000),
     timeoutMs,

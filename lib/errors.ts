@@ -34,6 +34,10 @@ export const ErrorCodes = Object.freeze({
   session_unavailable: 500,
   /** A sign-out request came from another site (CSRF defence, checklist 25). */
   cross_site_request: 403,
+  /** `OAuthProvider.discover()` could not read or did not trust the provider's metadata. */
+  discovery_failed: 502,
+  /** An ID token failed verification (signature, iss, aud, azp, exp/iat/nbf, nonce or algorithm): nothing is stored. */
+  id_token_invalid: 401,
 } as const);
 
 /** A stable error code; see {@link ErrorCodes}. */

@@ -5,6 +5,7 @@ import { hkdfKey } from "./crypto/keys.js";
 import { createSealer } from "./crypto/sealer.js";
 import type { FletAuthEvents } from "./events.js";
 import { createClaimedStates } from "./flow/claimed-states.js";
+import { handleBackchannelLogout, handlePostLogout } from "./oidc/logout.js";
 import { createPageRegistry } from "./pages/registry.js";
 import { createRememberMe } from "./remember-me/cookie.js";
 import { restoreRemembered } from "./remember-me/restore.js";
@@ -52,6 +53,7 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     claimedStates: createClaimedStates(),
     records: createRecordCache(),
     warnedShortLived: new Set(),
+    keySets: new Map(),
     warnedOrigins: new Set(),
     pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
     ownSession: lazySessionMiddleware(config),
@@ -65,6 +67,10 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     const target = route(rt.config, callbackPaths, req);
     // A static, publicly cacheable script: no session, no cookies (nothing for shared caches to keep).
     if (target.kind === "client") return handleClientScript(res);
+    // Server to server, no browser session: the provider's back-channel logout.
+    if (target.kind === "backchannel") {
+      return void handleBackchannelLogout(rt, req, res).catch((failure: unknown) => (res.headersSent ? undefined : next(failure)));
+    }
     req.login = methods.login;
     req.logout = methods.logout;
     req.authorizations = NO_AUTHORIZATIONS;
@@ -97,7 +103,7 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
 type Route =
   | { readonly kind: "callback"; readonly path: string }
   | { readonly kind: "login"; readonly provider: string }
-  | { readonly kind: "logout" | "status" | "client" | "other" };
+  | { readonly kind: "logout" | "status" | "client" | "backchannel" | "post-logout" | "other" };
 
 /** Which of flet-auth's routes a request is for. */
 function route(config: Runtime["config"], callbackPaths: ReadonlySet<string>, req: Request): Route {
@@ -111,6 +117,8 @@ function route(config: Runtime["config"], callbackPaths: ReadonlySet<string>, re
   if ((req.method === "GET" || req.method === "POST") && path === config.logoutPath) return { kind: "logout" };
   if (req.method === "GET" && path === `${config.assetsPath}/status`) return { kind: "status" };
   if (req.method === "GET" && path === `${config.assetsPath}/client.js`) return { kind: "client" };
+  if (req.method === "POST" && path === config.backchannelLogoutPath) return { kind: "backchannel" };
+  if (req.method === "GET" && path === config.postLogoutPath) return { kind: "post-logout" };
   return { kind: "other" };
 }
 
@@ -141,6 +149,8 @@ async function dispatch(rt: Runtime, target: Route, req: Request, res: Response,
       return handleLogoutRoute(rt, req, res, next);
     case "status":
       return handleStatus(req, res);
+    case "post-logout":
+      return handlePostLogout(rt, req, res);
     default:
       next();
   }

@@ -5,6 +5,7 @@ import type { Sealer } from "./crypto/sealer.js";
 import type { ClaimedStates } from "./flow/claimed-states.js";
 import type { PageRegistry } from "./pages/registry.js";
 import type { RememberMe } from "./remember-me/cookie.js";
+import type { KeySets } from "./oidc/id-token.js";
 import type { RecordCache } from "./signin/records.js";
 
 /** Everything one `fletAuth()` instance shares across requests. No module-level state: two instances never interact. */
@@ -21,6 +22,8 @@ export interface Runtime {
   readonly claimedStates: ClaimedStates;
   /** Opened session entries by sealed text (one HMAC + AES per sealed value, not per request). */
   readonly records: RecordCache;
+  /** OpenID Connect key sets by JWKS URI (jose caches keys and rate-limits refetches). */
+  readonly keySets: KeySets;
   /** Providers already warned about tokens that live no longer than the refresh margin. */
   readonly warnedShortLived: Set<string>;
   /** Providers already warned about a login started on an origin their `redirectUrl` does not name. */

@@ -6,6 +6,8 @@ export interface AuthorizeRequest {
   readonly state: string;
   readonly scope: readonly string[];
   readonly codeChallenge?: string;
+  /** OpenID Connect Core §3.1.2.1: binds the ID token to this login (only when ID tokens are verified). */
+  readonly nonce?: string | undefined;
 }
 
 /**
@@ -27,6 +29,7 @@ export function authorizationUrl(
   if (request.codeChallenge !== undefined) {
     pairs.push(["code_challenge", request.codeChallenge], ["code_challenge_method", "S256"]);
   }
+  if (request.nonce !== undefined) pairs.push(["nonce", request.nonce]);
   for (const [k, v] of Object.entries(provider.authorizationParams)) pairs.push([k, v]);
   return addQueryParams(provider.authorizationEndpoint, pairs);
 }

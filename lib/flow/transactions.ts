@@ -5,6 +5,8 @@ export interface Transaction {
   readonly provider: string;
   /** PKCE code verifier (RFC 7636 §4.1), sent only to the token endpoint. */
   readonly verifier: string;
+  /** OpenID Connect nonce, when this login's ID token is verified. */
+  readonly nonce?: string | undefined;
   /** Milliseconds epoch when the login started. */
   readonly createdAt: number;
   readonly returnTo: string | undefined;

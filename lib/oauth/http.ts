@@ -49,6 +49,8 @@ export interface OAuthHttp {
   refresh(client: TokenClient, refreshToken: string): Promise<Record<string, unknown>>;
   /** GET a JSON resource with a bearer token (RFC 6750 §2.1). Non-2xx and non-JSON reject. */
   getJson(url: string, accessToken: string, headers?: Readonly<Record<string, string>>): Promise<JsonResponse>;
+  /** RFC 7009 token revocation at `endpoint`; rejects when the server does not answer 200. Optional for custom clients. */
+  revoke?(client: TokenClient, endpoint: string, token: string, hint: "refresh_token" | "access_token"): Promise<void>;
 }
 
 /** Options of {@link createOAuthHttp}. */
@@ -154,6 +156,22 @@ export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
       } catch (err) {
         throw toFletError(err, "refresh_failed", "Refreshing the token failed");
       }
+    },
+
+    async revoke(client, endpoint, token, hint) {
+      // RFC 7009 §2.1: form-encoded, client authenticated as on the token endpoint (client_secret_post).
+      const form = new URLSearchParams({ token, token_type_hint: hint, client_id: client.clientId, client_secret: client.clientSecret });
+      let res;
+      try {
+        res = await api.post<string>(endpoint, form.toString(), {
+          signal: AbortSignal.timeout(timeoutMs),
+          headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json", "User-Agent": userAgent },
+        });
+      } catch (err) {
+        throw new FletAuthError("provider_timeout", `Revoking the ${hint} at ${redact(endpoint)} failed.`, { cause: safeError(err) });
+      }
+      // RFC 7009 §2.2: 200 whether or not the token was valid.
+      if (res.status !== 200) throw new FletAuthError("refresh_failed", `${redact(endpoint)} answered HTTP ${res.status} to a revocation.`, { status: 502 });
     },
 
     async getJson(url, accessToken, headers = {}) {

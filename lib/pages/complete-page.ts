@@ -57,8 +57,9 @@ export interface RenderedPage {
 
 /**
  * Renders the outcome. The default page tells its opener (popup flow) with `postMessage`
- * restricted to its own origin, carrying no token (checklist 18), then closes itself; without an
- * opener (COOP, new tab) it shows a link back to the app.
+ * restricted to its own origin, carrying no token (checklist 18), then closes itself (a failure
+ * page only when it has an opener: it also ends same-tab logins); a window that stays shows a
+ * link back to the app.
  */
 export function renderCompletePage(template: CompletePageTemplate | undefined, raw: RawOutcome, nonce: string): RenderedPage {
   const ok = raw.error === undefined;
@@ -78,6 +79,14 @@ export function renderCompletePage(template: CompletePageTemplate | undefined, r
   };
 }
 
+/** Neutral styling of the default page: a centred card, readable on any app's background. */
+const STYLE =
+  "body{font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;color:#111827;background:#f9fafb;margin:0;padding:2rem 1rem}" +
+  "main{max-width:32rem;margin:2rem auto;background:#fff;border-radius:.5rem;box-shadow:0 1px 3px rgba(0,0,0,.12);padding:1.5rem 2rem}" +
+  "h1{font-size:1.5rem;margin:0 0 .5rem}.error{color:#b91c1c}" +
+  ".button{display:inline-block;padding:.45rem 1rem;border-radius:.25rem;border:1px solid #1d4ed8;background:#2563eb;color:#fff;text-decoration:none}" +
+  ".button:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}";
+
 function defaultPage(o: CompletePageOutcome, raw: RawOutcome, nonce: string): string {
   const title = o.ok ? "Signed in successfully" : "Sign-in failed";
   const message = o.ok
@@ -91,12 +100,14 @@ function defaultPage(o: CompletePageOutcome, raw: RawOutcome, nonce: string): st
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${title}</title>
-<style nonce="${nonce}">body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}.error{color:#b00020}</style>
+<style nonce="${nonce}">${STYLE}</style>
 </head>
 <body>
+<main>
 <h1>${title}</h1>
 <p${o.ok ? "" : ' class="error" role="alert"'}>${message}</p>
-<p><a href="${o.returnTo}">Return to the application</a></p>
+<p><a class="button" href="${o.returnTo}">Return to the application</a></p>
+</main>
 <script nonce="${nonce}">
 (function () {
   var signal = ${scriptJson(signal)};
@@ -106,9 +117,11 @@ function defaultPage(o: CompletePageOutcome, raw: RawOutcome, nonce: string): st
   // Cross-Origin-Opener-Policy on the provider's pages severs window.opener; a same-origin
   // BroadcastChannel still reaches the page that opened the popup.
   try { var channel = new BroadcastChannel("flet-auth"); channel.postMessage(signal); channel.close(); } catch (e) {}
-  // Closes a popup even when COOP severed its opener (checklist 19); browsers ignore this for
-  // a tab the user opened, which then shows the link above.
-  window.close();
+  // A success page is only answered to popups and new tabs (same-tab logins are redirected), so
+  // it closes even when COOP severed its opener (checklist 19). A failure page also ends
+  // same-tab logins, where window.close() would only print a console warning: it closes only a
+  // window that has an opener. A tab that stays shows the link above.
+  if (signal.ok || window.opener) window.close();
 })();
 </script>
 </body>

@@ -1,4 +1,4 @@
-import { OAuthProvider } from "./provider.js";
+import { OAuthProvider, type OAuthProviderOptions } from "./provider.js";
 
 /** Options of {@link Auth0OAuthProvider}. */
 export interface Auth0OAuthProviderOptions {
@@ -12,6 +12,11 @@ export interface Auth0OAuthProviderOptions {
   /** Extra scopes always requested, on top of `offline_access`. */
   readonly scopes?: readonly string[];
   readonly authorizationParams?: Readonly<Record<string, string | undefined>>;
+  /**
+   * OpenID Connect settings, filled in from the provider's well-known values; override them for
+   * tests or proxies. ID tokens are verified when `openid` is among the login's scopes.
+   */
+  readonly oidc?: Readonly<Pick<OAuthProviderOptions, "issuer" | "jwksUri" | "endSessionEndpoint" | "revocationEndpoint" | "idTokenSigningAlgorithms">>;
 }
 
 /** Auth0: always asks `offline_access` (refresh tokens), the user is `/userinfo`, `id` its `sub`. */
@@ -42,6 +47,17 @@ export class Auth0OAuthProvider extends OAuthProvider {
         userScopes: ["openid", "profile", "email"],
         authorizationParams: { audience: options.audience, ...options.authorizationParams },
         userId: (u) => String(u["sub"]),
+        // A bare Auth0 domain has Auth0's OpenID Connect endpoints; a URL (a test or proxy) has
+        // only what `oidc` says.
+        ...(/^https?:\/\//i.test(domain)
+          ? {}
+          : {
+              issuer: `${base}/`,
+              jwksUri: `${base}/.well-known/jwks.json`,
+              endSessionEndpoint: `${base}/oidc/logout`,
+              revocationEndpoint: `${base}/oauth/revoke`,
+            }),
+        ...options.oidc,
       },
       "Auth0OAuthProvider options",
     );

@@ -1,4 +1,4 @@
-import { OAuthProvider } from "./provider.js";
+import { OAuthProvider, type OAuthProviderOptions } from "./provider.js";
 
 /** Options of {@link AzureOAuthProvider}. */
 export interface AzureOAuthProviderOptions {
@@ -14,6 +14,11 @@ export interface AzureOAuthProviderOptions {
   /** Extra scopes always requested; add `offline_access` to get a refresh token. */
   readonly scopes?: readonly string[];
   readonly authorizationParams?: Readonly<Record<string, string | undefined>>;
+  /**
+   * OpenID Connect settings, filled in from the provider's well-known values; override them for
+   * tests or proxies. ID tokens are verified when `openid` is among the login's scopes.
+   */
+  readonly oidc?: Readonly<Pick<OAuthProviderOptions, "issuer" | "jwksUri" | "endSessionEndpoint" | "revocationEndpoint" | "idTokenSigningAlgorithms">>;
 }
 
 /** Azure AD / Microsoft Entra ID (v2.0 endpoints); the user is Graph's `/me`, `id` its object id. */
@@ -41,6 +46,18 @@ export class AzureOAuthProvider extends OAuthProvider {
         ...(options?.scopes ? { scopes: options.scopes } : {}),
         ...(options?.authorizationParams ? { authorizationParams: options.authorizationParams } : {}),
         userId: (u) => String(u["id"]),
+        // Microsoft's OpenID Connect values. The issuer names the tenant's id: for "common",
+        // "organizations", "consumers" or a domain it is only known from the token (`tid`).
+        ...(options?.authority === undefined
+          ? {
+              issuer: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tenant)
+                ? `${authority}/${tenant}/v2.0`
+                : `${authority}/{tenantid}/v2.0`,
+              jwksUri: `${authority}/${tenant}/discovery/v2.0/keys`,
+              endSessionEndpoint: `${authority}/${tenant}/oauth2/v2.0/logout`,
+            }
+          : {}),
+        ...options?.oidc,
       },
       "AzureOAuthProvider options",
     );

@@ -1,4 +1,4 @@
-import { OAuthProvider } from "./provider.js";
+import { OAuthProvider, type OAuthProviderOptions } from "./provider.js";
 
 /** Options of {@link GoogleOAuthProvider}. */
 export interface GoogleOAuthProviderOptions {
@@ -12,6 +12,11 @@ export interface GoogleOAuthProviderOptions {
   readonly authorizationEndpoint?: string;
   readonly tokenEndpoint?: string;
   readonly userEndpoint?: string;
+  /**
+   * OpenID Connect settings, filled in from the provider's well-known values; override them for
+   * tests or proxies. ID tokens are verified when `openid` is among the login's scopes.
+   */
+  readonly oidc?: Readonly<Pick<OAuthProviderOptions, "issuer" | "jwksUri" | "endSessionEndpoint" | "revocationEndpoint" | "idTokenSigningAlgorithms">>;
 }
 
 /** Google: the user is the OpenID userinfo, `id` its `sub`. */
@@ -32,6 +37,15 @@ export class GoogleOAuthProvider extends OAuthProvider {
         ...(options?.scopes ? { scopes: options.scopes } : {}),
         ...(options?.authorizationParams ? { authorizationParams: options.authorizationParams } : {}),
         userId: (u) => String(u["sub"]),
+        // Google's OpenID Connect values; with endpoint overrides (tests), only what `oidc` says.
+        ...(options?.authorizationEndpoint === undefined && options?.tokenEndpoint === undefined
+          ? {
+              issuer: "https://accounts.google.com",
+              jwksUri: "https://www.googleapis.com/oauth2/v3/certs",
+              revocationEndpoint: "https://oauth2.googleapis.com/revoke",
+            }
+          : {}),
+        ...options?.oidc,
       },
       "GoogleOAuthProvider options",
     );

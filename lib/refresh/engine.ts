@@ -25,10 +25,18 @@ import { currentProvider } from "../signin/current.js";
 import { recordLatestToken, signInState } from "../signin/lifetime.js";
 import { openRecord, sealRecord } from "../signin/records.js";
 import { withDeadline } from "../util/deadline.js";
+import { verifyIdToken } from "../oidc/id-token.js";
+import { verifiesIdTokens } from "../providers/provider.js";
 import type { RefreshCodec } from "./lock.js";
 
 /** Who may share a refresh result: `signin:<id>`, `series:<id>` or a one-off (never shared). */
 export type RefreshBinding = string;
+
+/** A refresh's outcome: the new token, and the new ID token when the provider sent one. */
+export interface RefreshResult {
+  readonly token: OAuthToken;
+  readonly idToken?: string | undefined;
+}
 
 /** Did this call reach the token endpoint itself (so events fire once per refresh)? */
 export interface RefreshRole {
@@ -36,9 +44,9 @@ export interface RefreshRole {
 }
 
 /** Refreshes through the lock, once; the caller waits at most `timeoutMs`. */
-function refreshOnce(rt: Runtime, name: string, provider: OAuthProvider, token: OAuthToken, binding: RefreshBinding, role: RefreshRole): Promise<OAuthToken> {
+function refreshOnce(rt: Runtime, name: string, provider: OAuthProvider, token: OAuthToken, binding: RefreshBinding, role: RefreshRole): Promise<RefreshResult> {
   const refresh = token.refreshToken;
-  if (refresh === undefined) return Promise.resolve(token);
+  if (refresh === undefined) return Promise.resolve({ token });
   // Keyed by the binding and the token generation being replaced (refresh + access token):
   // callers holding the same expiring token of the same sign-in share one refresh, even when
   // the provider does not rotate refresh tokens.
@@ -46,13 +54,14 @@ function refreshOnce(rt: Runtime, name: string, provider: OAuthProvider, token: 
   const key = `${name}:${createHash("sha256").update(binding).digest("base64url").slice(0, 22)}:${generation}`;
   const shared = rt.config.refreshLock.run(
     key,
-    async () => {
+    async (): Promise<RefreshResult> => {
       role.leader = true;
-      const next = token.refreshedWith(await rt.config.http.refresh(provider, refresh), rt.config.clock());
+      const body = await rt.config.http.refresh(provider, refresh);
+      const next = token.refreshedWith(body, rt.config.clock());
       warnIfShortLived(rt, name, next);
-      return next;
+      return { token: next, ...(typeof body["id_token"] === "string" ? { idToken: body["id_token"] } : {}) };
     },
-    sealedTokenCodec(rt),
+    sealedResultCodec(rt),
   );
   const waited = withDeadline(
     shared,
@@ -86,23 +95,25 @@ function warnIfShortLived(rt: Runtime, name: string, token: OAuthToken): void {
  * How a shared (distributed) lock stores a refresh result: sealed like the session's records, so
  * a shared store never holds a plaintext token. Every instance needs the same `secret` to open it.
  */
-function sealedTokenCodec(rt: Runtime): RefreshCodec<OAuthToken> {
+function sealedResultCodec(rt: Runtime): RefreshCodec<RefreshResult> {
   return {
-    encode: (token) => rt.tokens.seal(token.toJson()),
+    encode: (result) => rt.tokens.seal(JSON.stringify({ t: result.token.toJson(), ...(result.idToken !== undefined ? { i: result.idToken } : {}) })),
     async decode(text) {
       const json = await rt.tokens.open(text);
-      const token = json === undefined ? undefined : tryFromJson(json);
-      if (token === undefined) {
+      const result = json === undefined ? undefined : tryResult(json);
+      if (result === undefined) {
         throw new FletAuthError("refresh_failed", "Another instance's refresh result does not open with this instance's secret.", { status: 503 });
       }
-      return token;
+      return result;
     },
   };
 }
 
-function tryFromJson(json: string): OAuthToken | undefined {
+function tryResult(json: string): RefreshResult | undefined {
   try {
-    return OAuthToken.fromJson(json);
+    const { t, i } = JSON.parse(json) as { t?: unknown; i?: unknown };
+    if (typeof t !== "string") return undefined;
+    return { token: OAuthToken.fromJson(t), ...(typeof i === "string" ? { idToken: i } : {}) };
   } catch {
     return undefined;
   }
@@ -120,15 +131,30 @@ export async function refreshToFresh(
   token: OAuthToken,
   binding: RefreshBinding,
   role: RefreshRole = { leader: false },
-): Promise<OAuthToken> {
+): Promise<RefreshResult> {
   let next = await refreshOnce(rt, name, provider, token, binding, role);
-  for (let hop = 0; hop < 3 && !role.leader && next !== token && next.refreshToken !== undefined; hop += 1) {
-    if (!next.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) break;
+  for (let hop = 0; hop < 3 && !role.leader && next.token !== token && next.token.refreshToken !== undefined; hop += 1) {
+    if (!next.token.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) break;
     const previous = next;
-    next = await refreshOnce(rt, name, provider, previous, binding, role);
-    if (next === previous) break;
+    next = await refreshOnce(rt, name, provider, previous.token, binding, role);
+    if (next.token === previous.token) break;
   }
   return next;
+}
+
+/**
+ * For a sign-in restored from a refresh (remember-me, saved token): the refreshed ID token, verified
+ * (no nonce: OpenID Connect Core §12.2), when the provider verifies ID tokens and sent one.
+ */
+export async function refreshedIdentity(
+  rt: Runtime,
+  provider: OAuthProvider,
+  scope: readonly string[],
+  result: RefreshResult,
+): Promise<{ readonly idToken: string; readonly claims: Readonly<Record<string, unknown>> } | undefined> {
+  if (result.idToken === undefined || !verifiesIdTokens(provider, scope)) return undefined;
+  const claims = await verifyIdToken(rt.keySets, provider, result.idToken, { nowMs: rt.config.clock(), timeoutMs: rt.config.timeoutMs });
+  return { idToken: result.idToken, claims };
 }
 
 /** A binding nobody else shares: for saved tokens, whose copies must reach the provider. */
@@ -144,22 +170,40 @@ export function oneOffBinding(rt: Runtime): RefreshBinding {
  * `logout` emitted (checklist 28); other failures leave the session as it was.
  */
 export async function refreshStored(rt: Runtime, req: Request, res: Response, auth: Authorization, signInId: string, token: OAuthToken): Promise<OAuthToken> {
-  let next: OAuthToken;
+  let result: RefreshResult;
   const role: RefreshRole = { leader: false };
   try {
-    next = await refreshToFresh(rt, auth.provider, auth.oauthProvider, token, `signin:${signInId}`, role);
+    result = await refreshToFresh(rt, auth.provider, auth.oauthProvider, token, `signin:${signInId}`, role);
   } catch (err) {
     if (err instanceof FletAuthError && err.oauthError === "invalid_grant") await dropRevoked(rt, req, res, auth, role.leader);
     throw err;
   }
+  const next = result.token;
   const data = authData(req);
   const opened = await openRecord(rt, auth.provider, data.auths?.[auth.provider]);
+  // OpenID Connect Core §12.2: a refreshed ID token is verified like the first (no nonce, same sub).
+  let oidc: { idToken: string; claims: Readonly<Record<string, unknown>> } | undefined;
+  if (result.idToken !== undefined && opened !== undefined && verifiesIdTokens(auth.oauthProvider, opened.record.scope)) {
+    try {
+      const subject = opened.record.claims?.["sub"];
+      const claims = await verifyIdToken(rt.keySets, auth.oauthProvider, result.idToken, {
+        subject: typeof subject === "string" ? subject : undefined,
+        nowMs: rt.config.clock(),
+        timeoutMs: rt.config.timeoutMs,
+      });
+      oidc = { idToken: result.idToken, claims };
+    } catch (err) {
+      // The identity can no longer be trusted: the sign-in ends.
+      await dropRevoked(rt, req, res, auth, role.leader);
+      throw new FletAuthError("refresh_failed", err instanceof Error ? err.message : "The refreshed ID token was refused.", { cause: err, status: 401 });
+    }
+  }
   // The session no longer holds this sign-in (signed out in this request), or the sign-in was
   // ended elsewhere while we refreshed: this request may use the token it waited for, but
   // nothing is persisted — no session write under an id a logout destroyed, no cookie.
   if (opened === undefined || opened.record.id !== signInId || (await signInState(rt.config, [opened.record])).ended.has(signInId)) return next;
   const refreshes = opened.record.refreshes + 1;
-  const sealed = await sealRecord(rt, { ...opened.record, token: next.toJson(), refreshes });
+  const sealed = await sealRecord(rt, { ...opened.record, token: next.toJson(), refreshes, ...(oidc ?? {}) });
   setAuthData(req, { ...data, auths: { ...data.auths, [auth.provider]: sealed } });
   await saveSession(req);
   // For this sign-in only (its id is in its session alone): a stale copy of the session that a

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { FletAuthError } from "../errors.js";
 import { loginEvent, notify } from "../events.js";
 import { OAuthToken } from "../oauth/token.js";
-import { refreshToFresh } from "../refresh/engine.js";
+import { refreshedIdentity, refreshToFresh } from "../refresh/engine.js";
 import type { Runtime } from "../runtime.js";
 import { completeSignIn } from "../signin/commit.js";
 import { checkSeries } from "./series.js";
@@ -34,12 +34,16 @@ export async function restoreRemembered(rt: Runtime, req: Request, res: Response
   }
   try {
     let token = OAuthToken.fromJson(saved.token);
+    let oidc: Awaited<ReturnType<typeof refreshedIdentity>>;
     // Bound to the series: the same browser's concurrent restores share one refresh; a copy of an
     // old cookie elsewhere is another series generation and goes to the provider.
     if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) {
-      token = await refreshToFresh(rt, saved.provider, provider, token, `series:${saved.series}:${saved.nonce}`);
+      const refreshed = await refreshToFresh(rt, saved.provider, provider, token, `series:${saved.series}:${saved.nonce}`);
+      token = refreshed.token;
+      oidc = await refreshedIdentity(rt, provider, saved.scope, refreshed);
     }
     await completeSignIn(rt, req, res, {
+      ...(oidc !== undefined ? { oidc } : {}),
       name: saved.provider,
       provider,
       token,

@@ -9,6 +9,8 @@ import { authData, saveSession, setAuthData } from "../session/session.js";
 import { completeSignIn } from "../signin/commit.js";
 import { OAuthToken } from "../oauth/token.js";
 import { storeKeys } from "../store/store.js";
+import { verifyIdToken } from "../oidc/id-token.js";
+import { verifiesIdTokens } from "../providers/provider.js";
 import { noStore, queryParam, sendCompletePage } from "./respond.js";
 
 /**
@@ -48,7 +50,8 @@ export async function handleCallback(rt: Runtime, req: Request, res: Response, n
   await saveSession(req);
   // RFC 9207 §2.4: an `iss` that is not this provider's means a mix-up; so does none, when required.
   const iss = queryParam(req, "iss");
-  if (provider.issuer !== undefined && (iss !== undefined ? iss !== provider.issuer : provider.requireIssuer)) {
+  // (A templated issuer — Azure's multi-tenant `{tenantid}` — is only checked in the ID token.)
+  if (provider.issuer !== undefined && !provider.issuer.includes("{tenantid}") && (iss !== undefined ? iss !== provider.issuer : provider.requireIssuer)) {
     return fail(rt, req, res, tx, new FletAuthError("issuer_mismatch", "This sign-in answer did not come from the expected provider."));
   }
 
@@ -72,7 +75,15 @@ export async function handleCallback(rt: Runtime, req: Request, res: Response, n
   try {
     const body = await rt.config.http.exchangeCode(provider, { code, codeVerifier: tx.verifier });
     const token = OAuthToken.fromResponse(body, rt.config.clock());
+    // OpenID Connect Core §3.1.3.7: the ID token is verified before anything is stored.
+    const oidc = verifiesIdTokens(provider, tx.scope)
+      ? {
+          idToken: body["id_token"] as string,
+          claims: await verifyIdToken(rt.keySets, provider, body["id_token"], { nonce: tx.nonce ?? "", nowMs: rt.config.clock(), timeoutMs: rt.config.timeoutMs }),
+        }
+      : undefined;
     await completeSignIn(rt, req, res, {
+      ...(oidc !== undefined ? { oidc } : {}),
       name: tx.provider,
       provider,
       token,

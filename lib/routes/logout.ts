@@ -16,16 +16,24 @@ export async function handleLogoutRoute(rt: Runtime, req: Request, res: Response
     return next(new FletAuthError("cross_site_request", "Sign-out must come from this site."));
   }
   if (req.method === "GET" && !isSameOriginGet(req)) return confirm(rt, req, res);
-  await req.logout(queryParam(req, "provider"), queryFlag(req, "everywhere") ? { everywhere: true } : {});
-  noStore(res);
   const wantsJson = req.accepts(["html", "json"]) === "json";
+  const body = req.body as Record<string, unknown> | undefined;
+  const fromBody = typeof body?.["returnTo"] === "string" ? body["returnTo"] : undefined;
+  const returnTo = queryParam(req, "returnTo") ?? fromBody;
+  await req.logout(queryParam(req, "provider"), {
+    ...(queryFlag(req, "everywhere") ? { everywhere: true } : {}),
+    // A script's fetch() cannot follow the provider's pages: JSON callers sign out locally.
+    ...(wantsJson ? { idpLogout: false } : {}),
+    ...(returnTo !== undefined ? { returnTo } : {}),
+  });
+  // Redirected to the provider's end-session endpoint (RP-initiated logout).
+  if (res.headersSent) return;
+  noStore(res);
   if (wantsJson) {
     res.status(200).json({ signedIn: req.auth !== undefined });
     return;
   }
-  const body = req.body as Record<string, unknown> | undefined;
-  const fromBody = typeof body?.["returnTo"] === "string" ? body["returnTo"] : undefined;
-  res.redirect(303, safeReturnTo(queryParam(req, "returnTo") ?? fromBody) ?? rt.config.defaultReturnTo);
+  res.redirect(303, safeReturnTo(returnTo) ?? rt.config.defaultReturnTo);
 }
 
 function isCrossSite(req: Request): boolean {

@@ -12,6 +12,8 @@ export interface FletAuthSessionData {
   auths?: Record<string, string>;
   /** The provider of the last sign-in: `req.auth`. */
   current?: string;
+  /** An RP-initiated logout under way: the hashed `state` to expect back, and where to go then. */
+  logout?: { readonly state: string; readonly returnTo: string; readonly expiresAt: number };
 }
 
 declare module "express-session" {

@@ -95,7 +95,12 @@ export function authData(req: Request): FletAuthSessionData {
     ...(auths ? { auths: auths as FletAuthSessionData["auths"] } : {}),
     ...(tx ? { tx: tx as FletAuthSessionData["tx"] } : {}),
     ...(typeof raw["current"] === "string" ? { current: raw["current"] } : {}),
+    ...(isLogoutState(raw["logout"]) ? { logout: raw["logout"] } : {}),
   };
+}
+
+function isLogoutState(value: unknown): value is NonNullable<FletAuthSessionData["logout"]> {
+  return isRecord(value) && typeof value["state"] === "string" && typeof value["returnTo"] === "string" && typeof value["expiresAt"] === "number";
 }
 
 function isTransaction(value: unknown): boolean {

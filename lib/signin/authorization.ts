@@ -14,6 +14,7 @@ export interface AuthorizationInit {
   readonly fetchUser: boolean;
   readonly fetchGroups: boolean;
   readonly scope: readonly string[];
+  readonly claims?: Readonly<Record<string, unknown>> | undefined;
   readonly refreshMarginMs: number;
   readonly clock: () => number;
   readonly refresher: TokenRefresher;
@@ -40,6 +41,11 @@ export class Authorization {
   readonly fetchGroups: boolean;
   /** The scopes this login asked for. */
   readonly scope: readonly string[];
+  /**
+   * OpenID Connect: the verified ID token's claims (frozen), for providers that verify ID tokens
+   * (`issuer` + JWKS, `openid` in the scope); `undefined` otherwise.
+   */
+  readonly claims: Readonly<Record<string, unknown>> | undefined;
   #token: OAuthToken;
   #pending: Promise<OAuthToken> | undefined;
   readonly #margin: number;
@@ -55,6 +61,7 @@ export class Authorization {
     this.fetchUser = init.fetchUser;
     this.fetchGroups = init.fetchGroups;
     this.scope = Object.freeze([...init.scope]);
+    this.claims = init.claims;
     this.#token = init.token;
     this.#margin = init.refreshMarginMs;
     this.#clock = init.clock;

@@ -4,6 +4,7 @@ import { loginEvent, notify, type LoginSource } from "../events.js";
 import type { OAuthToken } from "../oauth/token.js";
 import type { OAuthProvider, ProviderContext } from "../providers/provider.js";
 import type { Runtime } from "../runtime.js";
+import type { IdTokenClaims } from "../oidc/id-token.js";
 import { rotateSeries, startSeries } from "../remember-me/series.js";
 import { authData, regenerateSession, saveSession } from "../session/session.js";
 import type { Authorization } from "./authorization.js";
@@ -25,6 +26,8 @@ export interface SignIn {
   /** For a restore: the cookie's series and nonce, rotated once the sign-in is certain. */
   readonly series?: { readonly id: string; readonly rotateFrom: string } | undefined;
   readonly source: LoginSource;
+  /** OpenID Connect: the verified ID token and its claims. */
+  readonly oidc?: { readonly idToken: string; readonly claims: IdTokenClaims } | undefined;
 }
 
 /**
@@ -33,7 +36,7 @@ export interface SignIn {
  * session saved — and only then the `login` event (events notify after state is committed).
  */
 export async function completeSignIn(rt: Runtime, req: Request, res: Response, s: SignIn): Promise<Authorization> {
-  const user = s.fetchUser ? await fetchUserAndGroups(rt, s.provider, s.token, s.fetchGroups) : undefined;
+  const user = s.fetchUser ? await fetchUserAndGroups(rt, s.provider, s.token, s.fetchGroups, s.oidc?.claims) : undefined;
   let series: { readonly id: string; readonly nonce: string | undefined } | undefined;
   if (s.series !== undefined && rt.rememberMe) {
     const nonce = await rotateSeries(rt.config, s.series.id, s.series.rotateFrom, rt.rememberMe.remaining(s.rememberSince));
@@ -56,6 +59,7 @@ export async function completeSignIn(rt: Runtime, req: Request, res: Response, s
     seenAt: now,
     refreshes: 0,
     ...(series !== undefined ? { series: series.id } : {}),
+    ...(s.oidc !== undefined ? { idToken: s.oidc.idToken, claims: s.oidc.claims } : {}),
   };
   const sealed = await sealRecord(rt, record);
   const { auths: previous = {}, tx } = authData(req);
@@ -86,6 +90,7 @@ async function fetchUserAndGroups(
   provider: OAuthProvider,
   token: OAuthToken,
   fetchGroups: boolean,
+  claims: IdTokenClaims | undefined,
 ): Promise<User | undefined> {
   const ctx: ProviderContext = {
     accessToken: token.accessToken,
@@ -93,7 +98,13 @@ async function fetchUserAndGroups(
     getJson: (url, options) => rt.config.http.getJson(url, token.accessToken, options?.headers),
   };
   try {
-    const user = await provider.fetchUser(ctx);
+    // OpenID Connect: the user is the userinfo when there is a user endpoint, else the ID token's claims.
+    const fetched = await provider.fetchUser(ctx);
+    const user = fetched ?? (claims !== undefined && typeof claims["sub"] === "string" ? makeUser(claims, claims["sub"]) : undefined);
+    // Core §5.3.2: a userinfo `sub` that is not the ID token's means the responses were mixed up.
+    if (fetched !== undefined && claims !== undefined && typeof fetched["sub"] === "string" && fetched["sub"] !== claims["sub"]) {
+      throw new FletAuthError("id_token_invalid", "The userinfo response names another subject than the ID token.");
+    }
     if (user === undefined || !fetchGroups) return user;
     const groups = await provider.fetchGroups(ctx);
     return makeUser(user, user.id, groups);

@@ -38,17 +38,32 @@ export async function signInState(config: FletAuthConfig, records: readonly Sign
   const ended = new Set<string>();
   const latest = new Map<string, string>();
   if (records.length === 0) return { ended, latest };
-  const keys = records.flatMap((r) => [
-    storeKeys.endedSignIn(r.id),
-    r.user ? storeKeys.userEndedBefore(r.provider, r.user.id) : storeKeys.endedSignIn(r.id),
-    storeKeys.latestToken(r.id),
-  ]);
+  const PER = 5;
+  const keys = records.flatMap((r) => {
+    const sid = typeof r.claims?.["sid"] === "string" ? r.claims["sid"] : undefined;
+    const sub = typeof r.claims?.["sub"] === "string" ? r.claims["sub"] : undefined;
+    return [
+      storeKeys.endedSignIn(r.id),
+      r.user ? storeKeys.userEndedBefore(r.provider, r.user.id) : storeKeys.endedSignIn(r.id),
+      storeKeys.latestToken(r.id),
+      sid !== undefined ? storeKeys.providerSessionEnded(r.provider, sid) : storeKeys.endedSignIn(r.id),
+      sub !== undefined ? storeKeys.subjectEndedBefore(r.provider, sub) : storeKeys.endedSignIn(r.id),
+    ];
+  });
   const values = await config.store.getMany(keys);
+  // "<=": everything signed in up to the moment of the sign-out ends.
+  const before = (value: string | undefined, signedInAt: number): boolean => value !== undefined && Number(value) >= signedInAt;
   records.forEach((r, i) => {
-    const endedBefore = Number(values[3 * i + 1] ?? Number.NaN);
-    // "<=": everything signed in up to the moment of "sign out everywhere" ends.
-    if (values[3 * i] !== undefined || (r.user !== undefined && endedBefore >= r.signedInAt)) ended.add(r.id);
-    const newest = values[3 * i + 2];
+    const at = PER * i;
+    if (
+      values[at] !== undefined ||
+      (r.user !== undefined && before(values[at + 1], r.signedInAt)) ||
+      (typeof r.claims?.["sid"] === "string" && before(values[at + 3], r.signedInAt)) ||
+      (typeof r.claims?.["sub"] === "string" && before(values[at + 4], r.signedInAt))
+    ) {
+      ended.add(r.id);
+    }
+    const newest = values[at + 2];
     if (newest !== undefined) latest.set(r.id, newest);
   });
   return { ended, latest };

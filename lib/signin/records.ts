@@ -29,6 +29,10 @@ export interface SignInRecord {
   readonly refreshes: number;
   /** The remember-me series this sign-in writes, if any. */
   readonly series?: string | undefined;
+  /** OpenID Connect: the last verified ID token (the `id_token_hint` of RP-initiated logout). */
+  readonly idToken?: string | undefined;
+  /** OpenID Connect: its verified claims (`req.auth.claims`). */
+  readonly claims?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** An opened record with its parsed token. */
@@ -92,12 +96,13 @@ export async function openRecord(rt: RecordKeeper, name: string, sealed: unknown
 
 function parseRecord(value: unknown): SignInRecord | undefined {
   if (!isRecord(value)) return undefined;
-  const { id, provider, token, user, fetchUser, fetchGroups, scope, signedInAt, seenAt, series, refreshes } = value;
+  const { id, provider, token, user, fetchUser, fetchGroups, scope, signedInAt, seenAt, series, refreshes, idToken, claims } = value;
   if (typeof id !== "string" || typeof provider !== "string" || typeof token !== "string") return undefined;
   if (typeof fetchUser !== "boolean" || typeof fetchGroups !== "boolean") return undefined;
   if (!Array.isArray(scope) || !scope.every((s) => typeof s === "string")) return undefined;
   if (typeof signedInAt !== "number" || typeof seenAt !== "number" || typeof refreshes !== "number") return undefined;
   if (series !== undefined && typeof series !== "string") return undefined;
+  if ((idToken !== undefined && typeof idToken !== "string") || (claims !== undefined && !isRecord(claims))) return undefined;
   if (user !== undefined && user !== null && !(isRecord(user) && typeof user["id"] === "string" && Array.isArray(user["groups"]))) return undefined;
   return Object.freeze({
     id,
@@ -111,6 +116,8 @@ function parseRecord(value: unknown): SignInRecord | undefined {
     seenAt,
     refreshes,
     ...(series !== undefined ? { series } : {}),
+    ...(typeof idToken === "string" ? { idToken } : {}),
+    ...(isRecord(claims) ? { claims: deepFreeze(claims) } : {}),
   });
 }
 

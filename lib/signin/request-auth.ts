@@ -97,6 +97,7 @@ export function buildAuthorization(rt: Runtime, req: Request, res: Response, rec
     fetchUser: record.fetchUser,
     fetchGroups: record.fetchGroups,
     scope: record.scope,
+    claims: record.claims,
     refreshMarginMs: rt.config.refreshMarginMs,
     clock: rt.config.clock,
     refresher: (auth, current) => refreshStored(rt, req, res, auth, record.id, current),

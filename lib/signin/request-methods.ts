@@ -3,6 +3,7 @@ import type { Authorization } from "./authorization.js";
 import type { CompletePageTemplate } from "../pages/complete-page.js";
 import { completePage, scopeList } from "../config.js";
 import { FletAuthError } from "../errors.js";
+import { verifiesIdTokens } from "../providers/provider.js";
 import { notify } from "../events.js";
 import { authorizationUrl } from "../flow/authorize-url.js";
 import { createPkce, createState } from "../flow/state.js";
@@ -13,11 +14,12 @@ import { addTransaction, type Transaction } from "../flow/transactions.js";
 import { setRequestAuth } from "./request-auth.js";
 import type { Runtime } from "../runtime.js";
 import { authData, regenerateSession, saveSession, setAuthData } from "../session/session.js";
-import { oneOffBinding, refreshToFresh } from "../refresh/engine.js";
+import { oneOffBinding, refreshedIdentity, refreshToFresh } from "../refresh/engine.js";
 import { completeSignIn } from "./commit.js";
 import { currentProvider } from "./current.js";
 import { endSignIn, endUser } from "./lifetime.js";
-import { openRecord } from "./records.js";
+import { openRecord, type SignInRecord } from "./records.js";
+import { redirectToEndSession, revokeTokens } from "../oidc/logout.js";
 import { revokeSeries } from "../remember-me/series.js";
 import { OAuthToken } from "../oauth/token.js";
 
@@ -91,21 +93,26 @@ async function startLogin(rt: Runtime, req: Request, res: Response, name: string
 
   if (options.savedToken !== undefined) {
     let token = OAuthToken.fromJson(options.savedToken);
+    let oidc: Awaited<ReturnType<typeof refreshedIdentity>>;
     if (token.isExpiring(rt.config.clock(), rt.config.refreshMarginMs)) {
       // A saved token's copies must reach the provider (its reuse detection): never shared.
-      token = await refreshToFresh(rt, name, provider, token, oneOffBinding(rt));
+      const refreshed = await refreshToFresh(rt, name, provider, token, oneOffBinding(rt));
+      token = refreshed.token;
+      oidc = await refreshedIdentity(rt, provider, scope, refreshed);
     }
-    return completeSignIn(rt, req, res, { name, provider, token, fetchUser, fetchGroups, scope, remember, source: "savedToken" });
+    return completeSignIn(rt, req, res, { name, provider, token, fetchUser, fetchGroups, scope, remember, source: "savedToken", ...(oidc !== undefined ? { oidc } : {}) });
   }
 
   warnOnOtherOrigin(rt, req, name, provider.redirectUrl);
   const now = rt.config.clock();
   const state = createState(rt.config.randomBytes);
   const pkce = createPkce(rt.config.randomBytes);
+  const nonce = verifiesIdTokens(provider, scope) ? createState(rt.config.randomBytes) : undefined;
   const template = options.completePageHtml;
   const tx: Transaction = {
     provider: name,
     verifier: pkce.verifier,
+    ...(nonce !== undefined ? { nonce } : {}),
     createdAt: now,
     returnTo: safeReturnTo(options.returnTo),
     fetchUser,
@@ -120,7 +127,7 @@ async function startLogin(rt: Runtime, req: Request, res: Response, name: string
   setAuthData(req, { ...data, tx: addTransaction(data.tx, state, tx, rt.config.loginTimeoutMs) });
   // Checklist 23: the transaction must be in the store before the browser leaves.
   await saveSession(req);
-  const url = authorizationUrl(provider, { state, scope, codeChallenge: pkce.challenge });
+  const url = authorizationUrl(provider, { state, scope, codeChallenge: pkce.challenge, nonce });
   if (options.onOpenAuthorizationUrl) {
     await options.onOpenAuthorizationUrl(url);
   } else {
@@ -172,7 +179,18 @@ export interface LogoutOptions {
    * `store`.
    */
   readonly everywhere?: boolean;
+  /**
+   * Also sign out at the provider (OpenID Connect RP-Initiated Logout): after the local sign-out,
+   * this request's response redirects to the provider's `end_session_endpoint`, which sends the
+   * browser back to `returnTo`. Needs a provider with that endpoint and a verified ID token.
+   * @default the fletAuth option `idpLogout` (false)
+   */
+  readonly idpLogout?: boolean;
+  /** Where to end up after an RP-initiated logout: a relative path. @default the fletAuth option `defaultReturnTo` */
+  readonly returnTo?: string;
 }
+
+const LOGOUT_OPTION_KEYS = new Set(["everywhere", "idpLogout", "returnTo"]);
 
 /**
  * Signs out of one provider or all. Each ended sign-in is recorded in the store (a copy of the
@@ -181,8 +199,11 @@ export interface LogoutOptions {
  */
 async function logout(rt: Runtime, req: Request, res: Response, name: string | undefined, options: LogoutOptions): Promise<void> {
   if (typeof options !== "object" || options === null) throw new TypeError("req.logout(provider, options): options must be an object such as { everywhere: true }");
-  for (const key of Object.keys(options)) if (key !== "everywhere") throw new TypeError(`req.logout: unknown option "${key}"`);
-  if (options.everywhere !== undefined && typeof options.everywhere !== "boolean") throw new TypeError("req.logout options.everywhere must be true or false");
+  for (const key of Object.keys(options)) if (!LOGOUT_OPTION_KEYS.has(key)) throw new TypeError(`req.logout: unknown option "${key}"`);
+  for (const key of ["everywhere", "idpLogout"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "boolean") throw new TypeError(`req.logout options.${key} must be true or false`);
+  }
+  if (options.returnTo !== undefined && typeof options.returnTo !== "string") throw new TypeError('req.logout options.returnTo must be a relative path such as "/"');
   const before = { ...(req.authorizations ?? {}) };
   const data = authData(req);
   const auths = { ...data.auths };
@@ -191,10 +212,12 @@ async function logout(rt: Runtime, req: Request, res: Response, name: string | u
   const ours = (n: string): boolean => rt.config.providers.has(n) && Object.hasOwn(auths, n);
   const removed = name === undefined ? Object.keys(auths).filter(ours) : typeof name === "string" && ours(name) ? [name] : [];
   const now = rt.config.clock();
+  const ended: SignInRecord[] = [];
   for (const n of removed) {
     const opened = await openRecord(rt, n, auths[n]);
     delete auths[n];
     if (opened === undefined) continue;
+    ended.push(opened.record);
     await endSignIn(rt.config, opened.record.id);
     if (opened.record.series !== undefined) await revokeSeries(rt.config, opened.record.series);
     if (options.everywhere === true && opened.record.user !== undefined) await endUser(rt.config, n, opened.record.user.id, now);
@@ -218,6 +241,18 @@ async function logout(rt: Runtime, req: Request, res: Response, name: string | u
   }
   await saveSession(req);
   await announce(rt, req, res, removed, before);
+  // At the provider, after the local sign-out is committed: revocation (never blocks), then the
+  // browser to the end-session endpoint of the first sign-in that can use it.
+  for (const record of ended) {
+    const provider = rt.config.providers.get(record.provider);
+    if (provider !== undefined) await revokeTokens(rt, provider, record);
+  }
+  if (options.idpLogout ?? rt.config.idpLogout) {
+    for (const record of ended) {
+      const provider = rt.config.providers.get(record.provider);
+      if (provider !== undefined && (await redirectToEndSession(rt, req, res, provider, record, options.returnTo))) break;
+    }
+  }
 }
 
 async function announce(rt: Runtime, req: Request, res: Response, removed: readonly string[], before: Readonly<Record<string, Authorization>>): Promise<void> {

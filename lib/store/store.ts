@@ -28,6 +28,12 @@ export const storeKeys = Object.freeze({
   endedSignIn: (id: string) => `ended:${id}`,
   /** "Sign out everywhere": sign-ins and series of this user created before the value (ms) are ended. */
   userEndedBefore: (provider: string, userId: string) => `user:${provider}:${userId.length > 200 ? userId.slice(0, 200) : userId}`,
+  /** Back-channel logout by session: sign-ins of provider `provider` with ID-token `sid` made before the value (ms) end. */
+  providerSessionEnded: (provider: string, sid: string) => `oidc-sid:${provider}:${sid.slice(0, 200)}`,
+  /** Back-channel logout by subject: sign-ins of `sub` at `provider` made before the value (ms) end. */
+  subjectEndedBefore: (provider: string, sub: string) => `oidc-sub:${provider}:${sub.slice(0, 200)}`,
+  /** A logout token's `jti`, kept so it cannot be replayed. */
+  logoutTokenId: (issuer: string, jti: string) => `oidc-jti:${issuer.slice(0, 200)}:${jti.slice(0, 200)}`,
   /** A sign-in's newest token (sealed), so a stale copy of its session written back later heals. */
   latestToken: (id: string) => `latest:${id}`,
   /** A login state whose callback has started (single use across instances). */
