@@ -25,6 +25,13 @@ import {
 } from "flet-auth";
 import { startDemoIdp, type DemoIdp } from "./idp.js";
 
+/** The demo's own session key: the last failed sign-in, shown once on the home page. */
+declare module "express-session" {
+  interface SessionData {
+    demoLoginError?: { readonly provider: string; readonly error: string; readonly description: string };
+  }
+}
+
 /** Options of {@link createDemo}. */
 export interface DemoOptions {
   /** Port of the app; 0 picks an ephemeral one. */
@@ -90,6 +97,7 @@ export async function createDemo(options: DemoOptions): Promise<Demo> {
     ...(options.completePageHtml !== undefined ? { completePageHtml: options.completePageHtml } : {}),
   });
   logEvents(auth, log);
+  keepLoginErrors(auth);
   routing.listener = buildApp(auth, Object.keys(real)) as unknown as RequestListener;
 
   let closing: Promise<void> | undefined;
@@ -163,6 +171,30 @@ function logEvents(auth: FletAuthMiddleware, log: (line: string) => void): void 
   auth.on("logout", (e) => log(`logout: provider=${e.provider} user=${e.auth?.user?.id ?? "?"} reason=${e.reason}`));
 }
 
+/**
+ * A failed sign-in ends on flet-auth's error page, whose "Return to the application" link leads
+ * home: the error is kept in the session until the home page has shown it. A sign-in that
+ * succeeds forgets it.
+ */
+function keepLoginErrors(auth: FletAuthMiddleware): void {
+  auth.on("login", (e) => {
+    const session = e.req.session;
+    if (e.source !== "callback" || session === undefined) return;
+    if (e.error) session.demoLoginError = { provider: e.provider, error: e.error, description: e.errorDescription ?? "" };
+    else delete session.demoLoginError;
+  });
+}
+
+/** The last failed sign-in, removed from the session: shown once. */
+function takeLoginError(req: Request): string {
+  const failed = req.session?.demoLoginError;
+  if (failed === undefined) return "";
+  delete req.session.demoLoginError;
+  const label = PROVIDER_LABELS[failed.provider] ?? failed.provider;
+  const why = failed.description && failed.description !== failed.error ? `${failed.description} (${failed.error})` : failed.error;
+  return `Sign-in${label ? ` with ${label}` : ""} did not complete: ${why.replace(/[.\s]+$/, "")}.`;
+}
+
 /** The app; `realProviders` are the names of the configured GitHub/Azure/Auth0/Google providers. */
 function buildApp(auth: FletAuthMiddleware, realProviders: readonly string[]): express.Express {
   const app = express();
@@ -170,7 +202,13 @@ function buildApp(auth: FletAuthMiddleware, realProviders: readonly string[]): e
   app.use(auth);
 
   app.get("/", (req, res) => {
-    sendPage(res, 200, "flet-auth demo", homeBody(req, realProviders), HOME_SCRIPT);
+    sendPage(res, 200, "flet-auth demo", homeBody(req, realProviders, takeLoginError(req)), HOME_SCRIPT);
+  });
+
+  // The popup already showed its error on the home page: it need not come back on the next visit.
+  app.delete("/login-error", (req, res) => {
+    if (req.session?.demoLoginError !== undefined) delete req.session.demoLoginError;
+    res.set("Cache-Control", "no-store").status(204).end();
   });
 
   // Flet's page.login with a custom complete page; the callback answers it instead of redirecting.
@@ -178,10 +216,11 @@ function buildApp(auth: FletAuthMiddleware, realProviders: readonly string[]): e
     await req.login("demo", {
       redirectToPage: false,
       returnTo: "/",
+      // The values in `o` are already HTML-escaped; the page carries the demo's own style.
       completePageHtml: (o) =>
         o.ok
-          ? `<!DOCTYPE html><meta charset="utf-8"><title>Welcome</title><h1 id="custom-ok">Welcome back via ${o.provider}</h1><p><a href="${o.returnTo}">Back to the demo</a></p>`
-          : `<!DOCTYPE html><meta charset="utf-8"><title>Sign-in failed</title><h1 id="custom-error">${o.error}</h1><p>${o.errorDescription}</p><p><a href="${o.returnTo}">Back to the demo</a></p>`,
+          ? completeDocument("Welcome", `<h1 id="custom-ok">Welcome back via ${o.provider}</h1><p class="lead">This is the app's own complete page (the <code>completePageHtml</code> option).</p><p class="actions"><a class="button" href="${o.returnTo}">Back to the demo</a></p>`)
+          : completeDocument("Sign-in failed", `<h1 id="custom-error">${o.error}</h1><p class="error" role="alert">${o.errorDescription}</p><p class="actions"><a class="button" href="${o.returnTo}">Back to the demo</a></p>`),
     });
   });
 
@@ -233,16 +272,18 @@ function buildApp(auth: FletAuthMiddleware, realProviders: readonly string[]): e
   return app;
 }
 
-function homeBody(req: Request, realProviders: readonly string[]): string {
+function homeBody(req: Request, realProviders: readonly string[], loginError: string): string {
   const auth = req.auth;
   const user = auth?.user;
   const realButtons = realProviders
     .map((name) => `<a class="button secondary" data-login href="/login/${name}?returnTo=/">Login with ${escapeHtml(PROVIDER_LABELS[name] ?? name)}</a>`)
     .join("\n      ");
   return `<h1>flet-auth demo</h1>
-  <p class="lead">Flet's “Login with X” for Express. Sign in at the local identity provider as <code>demo@example.com</code> / <code>demo</code>.</p>
+  <p class="lead">Flet's “Login with X” for Express.</p>
+  <p id="login-error" class="error" role="alert"${loginError ? "" : " hidden"}>${escapeHtml(loginError)}</p>
   <section id="signed-out"${auth ? " hidden" : ""}>
     <p class="status">You are signed out.</p>
+    <p id="demo-credentials" class="hint">Sign in at the local identity provider as <code>demo@example.com</code> / <code>demo</code>.</p>
     <p class="actions">
       <a id="login-demo" class="button" data-login href="/login/demo?returnTo=/">Login with Demo</a>
       <button id="login-demo-popup" type="button" data-flet-auth-popup="demo">Login with Demo (popup)</button>
@@ -250,7 +291,6 @@ function homeBody(req: Request, realProviders: readonly string[]): string {
     </p>
     <p><label><input id="remember" type="checkbox"> Remember me</label></p>
     <p><a id="login-custom" href="/login-custom">Sign in with a custom complete page</a></p>
-    <p id="login-error" class="error" role="alert" hidden></p>
   </section>
   <section id="signed-in"${auth ? "" : " hidden"}>
     <p class="status">Signed in with <strong id="auth-provider">${escapeHtml(auth?.provider ?? "")}</strong> as <strong id="user-name">${escapeHtml(stringField(user, "name"))}</strong>.</p>
@@ -292,7 +332,30 @@ dt{font-weight:600}dd{margin:0}ul{margin:0;padding-left:1.2rem}
 pre{background:#f3f4f6;border-radius:.25rem;padding:.75rem;overflow:auto;font-size:.85rem}
 .error{color:#b91c1c}
 code{background:#f3f4f6;padding:0 .2rem;border-radius:.2rem}
+.hint{background:#eff6ff;border:1px solid #bfdbfe;border-radius:.25rem;padding:.5rem .75rem}
 `;
+
+/**
+ * A whole page in the demo's style for a `completePageHtml` template. flet-auth serves template
+ * pages with only `frame-ancestors 'none'` as their policy, so the style needs no nonce.
+ */
+function completeDocument(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+  ${body}
+</main>
+</body>
+</html>
+`;
+}
 
 /** Runs in the browser: remember-me on the login links, and the in-place update after a popup login. */
 const HOME_SCRIPT = `
@@ -334,6 +397,8 @@ const HOME_SCRIPT = `
     if (!detail.ok) {
       error.textContent = "Sign-in did not complete: " + (detail.error || "unknown error") + ".";
       error.hidden = false;
+      // Shown here already: not again on the next visit of the home page.
+      fetch("/login-error", { method: "DELETE", credentials: "same-origin" }).catch(function () {});
       return;
     }
     error.hidden = true;

@@ -29,7 +29,7 @@ export interface DemoIdpUser {
   /** Subject identifier (`sub`). */
   id: string;
   name: string;
-  /** Also the login name typed into the "Username" field. */
+  /** Also the login name typed into the "Email" field. */
   email: string;
   password: string;
   groups?: string[];
@@ -58,7 +58,7 @@ export interface DemoIdpOptions {
 export type DemoIdpGrantType = "authorization_code" | "refresh_token";
 
 export interface DemoIdpSignInOptions {
-  /** Username (email or user id); default: the first configured user's email. */
+  /** The "Email" field (an email, or a user id); default: the first configured user's email. */
   login?: string;
   /** Default: the first configured user's password. */
   password?: string;
@@ -311,8 +311,8 @@ function loginPage(uid: string, users: readonly DemoIdpUser[], clientId: unknown
 <p>to continue to <strong>${escapeHtml(clientId)}</strong></p>
 ${error ? `<p class="alert" role="alert" id="login-error">${escapeHtml(error)}</p>` : ""}
 <form id="login-form" method="post" action="/interaction/${escapeHtml(uid)}/login">
-<label for="login">Username</label>
-<input id="login" name="login" type="text" autocomplete="username" autocapitalize="off" spellcheck="false" required${
+<label for="login">Email</label>
+<input id="login" name="login" type="text" inputmode="email" autocomplete="username" autocapitalize="off" spellcheck="false" required${
       error ? "" : " autofocus"
     } value="${escapeHtml(login ?? "")}">
 <label for="password">Password</label>
@@ -695,7 +695,7 @@ function createInteractionHandler(
       if (!ok) {
         log(`interaction ${uid}: sign-in refused for ${JSON.stringify(login)}`);
         // 200 (not 401): a re-rendered form, and no "failed resource" noise in browser consoles.
-        sendHtml(res, 200, loginPage(uid, users, clientId, "Invalid username or password.", login));
+        sendHtml(res, 200, loginPage(uid, users, clientId, "Invalid email or password.", login));
         return;
       }
       log(`interaction ${uid}: signed in ${user.id} for client ${String(clientId)}`);

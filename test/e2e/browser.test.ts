@@ -3,16 +3,75 @@
  * playwright-core, against the in-process demo identity provider. Same-tab and popup sign-in,
  * a custom complete page, a denied consent and logout — each scenario in a fresh context.
  */
+import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDemo, type Demo } from "../../examples/demo/app.js";
 import { DEFAULT_DEMO_USER } from "../../examples/demo/idp.js";
-import { CHROMIUM_PATH, hasChromium, launchChromium, newContext } from "../helpers/browser-chromium.js";
+import { CHROMIUM_PATH, STEP_TIMEOUT_MS, hasChromium, launchChromium, newContext } from "../helpers/browser-chromium.js";
 import { signInAtDemoIdp } from "../helpers/browser-idp.js";
 
 const RESULTS_DIR = path.resolve("test-results");
+/** Screenshots of the issue-12 scenarios (test-results/ is ignored by git). */
+const SCREENSHOTS_DIR = path.join(RESULTS_DIR, "screenshots");
+
+/** Saves a full-page screenshot as test-results/screenshots/<name>.png. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS_DIR, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `${name}.png`), fullPage: true });
+}
+
+/** What a person sees: the rendered text of the page (hidden elements excluded), whitespace folded. */
+async function visibleText(page: Page): Promise<string> {
+  return (await page.locator("body").innerText()).replace(/\s+/g, " ").trim();
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** `npm start`'s script (tsx examples/demo/server.ts) as a child process, stopped when the test finishes. */
+function startDemoServer(env: Record<string, string>): { urls: Promise<{ app: string; idp: string }>; stop(): Promise<void> } {
+  const child = spawn(process.execPath, ["--import", "tsx", "examples/demo/server.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  };
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (chunk: Buffer) => void (err += chunk.toString()));
+  const urls = new Promise<{ app: string; idp: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the demo did not print its URLs within ${STEP_TIMEOUT_MS} ms:\n${out}\n${err}`)), STEP_TIMEOUT_MS);
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const app = /flet-auth demo on (http:\/\/\S+)/.exec(out)?.[1];
+      const idp = /demo identity provider on (http:\/\/[^\s(]+)/.exec(out)?.[1];
+      if (app === undefined || idp === undefined) return;
+      clearTimeout(timer);
+      resolve({ app, idp });
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the demo exited (${code}) before printing its URLs:\n${out}\n${err}`));
+    });
+  });
+  return { urls, stop };
+}
 
 /** Counts main-frame navigations of `page` from now on (a popup login must cause none). */
 function countNavigations(page: Page): { count(): number } {
@@ -52,7 +111,7 @@ describe.skipIf(!hasChromium)("demo app in Chromium", () => {
 
   afterAll(async () => {
     await Promise.allSettled([browser?.close(), demo?.close()]);
-    console.log(`[e2e] browser suite took ${((performance.now() - started) / 1000).toFixed(2)} s`);
+    console.log(`[e2e] browser suite took ${((performance.now() - started) / 1000).toFixed(2)} s; screenshots in ${path.relative(process.cwd(), SCREENSHOTS_DIR)}`);
   });
 
   function app(): Demo {
@@ -282,6 +341,153 @@ describe.skipIf(!hasChromium)("demo app in Chromium", () => {
       await shouldShowSignedOut(page);
       expect((await status(context)).signedIn).toBe(false);
       expect(logs).toContain(`logout: provider=demo user=${DEFAULT_DEMO_USER.id} reason=logout`);
+    });
+  }, SCENARIO_TIMEOUT_MS);
+  // Issue 12, item 7: the demo's first hour. One scenario per point, each with a screenshot.
+
+  it("demo identity provider port: DEMO_IDP_PORT chooses it and npm start prints its URL", async ({ onTestFinished }) => {
+    const idpPort = await freePort();
+    const demoProcess = startDemoServer({ PORT: "0", DEMO_IDP_PORT: String(idpPort) });
+    onTestFinished(() => demoProcess.stop());
+    const printed = await demoProcess.urls;
+    expect(printed.idp).toBe(`http://localhost:${idpPort}`);
+    await inFreshContext(async (_context, page) => {
+      await page.goto(`${printed.app}/`);
+      await page.getByRole("link", { name: "Login with Demo", exact: true }).click();
+      await page.waitForURL((url) => url.port === String(idpPort) && url.pathname.startsWith("/interaction/"));
+      await screenshot(page, "idp-port");
+      expect(new URL(page.url()).origin).toBe(printed.idp);
+      expect(await visibleText(page)).toContain("Sign in to continue to flet-auth-demo");
+    });
+  }, SCENARIO_TIMEOUT_MS);
+
+  it("demo identity provider form: the field wants an e-mail address and says so", async () => {
+    await inFreshContext(async (_context, page) => {
+      await page.goto(`${app().url}/`);
+      await page.getByRole("link", { name: "Login with Demo", exact: true }).click();
+      await page.waitForURL((url) => url.origin === new URL(app().idp.issuer).origin);
+      expect(await page.getByLabel("Username").count()).toBe(0);
+      await page.getByLabel("Email").fill(DEFAULT_DEMO_USER.email);
+      await page.getByLabel("Password").fill("not-the-password");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("alert").waitFor();
+      await screenshot(page, "idp-email-label");
+      const text = await visibleText(page);
+      expect(text).toContain("Email");
+      expect(text).not.toContain("Username");
+      expect(text).toContain("Invalid email or password.");
+      // The label is the accessible name of the field the e-mail goes into.
+      expect(await page.getByLabel("Email").inputValue()).toBe(DEFAULT_DEMO_USER.email);
+    });
+  }, SCENARIO_TIMEOUT_MS);
+
+  it("credentials hint: shown while signed out, hidden once signed in", async () => {
+    await inFreshContext(async (_context, page) => {
+      const hint = `Sign in at the local identity provider as ${DEFAULT_DEMO_USER.email} / ${DEFAULT_DEMO_USER.password}.`;
+      await page.goto(`${app().url}/`);
+      expect(await visibleText(page)).toContain(hint);
+      await page.getByRole("link", { name: "Login with Demo", exact: true }).click();
+      await signInAtDemoIdp(page, app().idp);
+      await page.waitForURL(`${app().url}/`);
+      await shouldShowSignedIn(page);
+      await screenshot(page, "signed-in-without-hint");
+      const text = await visibleText(page);
+      expect(text).toContain(`Signed in with demo as ${DEFAULT_DEMO_USER.name}.`);
+      expect(text).not.toContain(hint);
+      expect(text).not.toContain(`${DEFAULT_DEMO_USER.email} / ${DEFAULT_DEMO_USER.password}`);
+    });
+  }, SCENARIO_TIMEOUT_MS);
+
+  it("Deny, then Return to the application: the home page says why the sign-in did not complete, once", async () => {
+    await inFreshContext(async (_context, page) => {
+      await signInSameTab(page, "deny");
+      await page.getByRole("heading", { name: "Sign-in failed" }).waitFor();
+      await page.getByRole("link", { name: "Return to the application" }).click();
+      await page.waitForURL(`${app().url}/`);
+      await shouldShowSignedOut(page);
+      await screenshot(page, "home-after-deny");
+      const message = "Sign-in with Demo did not complete: End-User denied the authorization request (access_denied).";
+      expect(await page.getByRole("alert").innerText()).toBe(message);
+      expect(await visibleText(page)).toContain(message);
+      // Said once: the next visit is clean.
+      await page.reload();
+      await shouldShowSignedOut(page);
+      expect(await visibleText(page)).not.toContain("did not complete");
+    });
+  }, SCENARIO_TIMEOUT_MS);
+
+  it("error page and custom complete page: styled like the demo (a card on a light background)", async () => {
+    /** The demo's look: a white card with a shadow on the light grey page background. */
+    async function shouldLookLikeTheDemo(page: Page): Promise<void> {
+      const look = await page.evaluate(() => {
+        const doc = (globalThis as unknown as { document: { body: object; querySelector(s: string): object | null } }).document;
+        const css = (globalThis as unknown as { getComputedStyle(e: object): { backgroundColor: string; boxShadow: string; maxWidth: string } }).getComputedStyle;
+        const main = doc.querySelector("main");
+        return {
+          page: css(doc.body).backgroundColor,
+          card: main ? css(main).backgroundColor : "",
+          shadow: main ? css(main).boxShadow : "",
+          link: css(doc.querySelector("a") ?? doc.body).backgroundColor,
+        };
+      });
+      expect(look).toMatchObject({ page: "rgb(249, 250, 251)", card: "rgb(255, 255, 255)", link: "rgb(37, 99, 235)" });
+      expect(look.shadow).not.toBe("none");
+    }
+    await inFreshContext(async (_context, page) => {
+      await signInSameTab(page, "deny");
+      await page.getByRole("heading", { name: "Sign-in failed" }).waitFor();
+      await screenshot(page, "error-page");
+      expect(await visibleText(page)).toBe(
+        "Sign-in failed Sign-in with demo did not complete: End-User denied the authorization request. Return to the application",
+      );
+      await shouldLookLikeTheDemo(page);
+    });
+    await inFreshContext(async (_context, page) => {
+      await page.goto(`${app().url}/login-custom`);
+      await signInAtDemoIdp(page, app().idp);
+      await page.locator("#custom-ok").waitFor();
+      await screenshot(page, "custom-complete-page");
+      expect(await visibleText(page)).toBe(
+        "Welcome back via demo This is the app's own complete page (the completePageHtml option). Back to the demo",
+      );
+      await shouldLookLikeTheDemo(page);
+    });
+  }, SCENARIO_TIMEOUT_MS);
+
+  it("window.close(): a same-tab error page stays without a console warning; a popup's error page still closes", async () => {
+    await inFreshContext(async (_context, page) => {
+      const warnings: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() === "warning" || message.type() === "error") warnings.push(message.text());
+      });
+      await signInSameTab(page, "deny");
+      await page.getByRole("heading", { name: "Sign-in failed" }).waitFor();
+      await page.waitForLoadState("load");
+      // A round trip after the page's script ran: its console messages have arrived.
+      expect(await page.evaluate(() => 1 + 1)).toBe(2);
+      await screenshot(page, "same-tab-error-stays");
+      expect(await visibleText(page)).toContain("Sign-in failed");
+      expect(warnings.filter((w) => /close/i.test(w))).toEqual([]);
+    });
+    // The popup flow (a fresh browser: not yet signed in at the identity provider): the error
+    // page has an opener, tells it, and closes.
+    await inFreshContext(async (context, page) => {
+      await page.goto(`${app().url}/`);
+      const forgotten = page.waitForResponse((res) => new URL(res.url()).pathname === "/login-error" && res.request().method() === "DELETE");
+      forgotten.catch(() => undefined); // awaited below; a failed step before must not leave it unhandled
+      const popup = await openLoginPopup(context, page);
+      const popupClosed = popup.waitForEvent("close");
+      popupClosed.catch(() => undefined);
+      await signInAtDemoIdp(popup, app().idp, { decision: "deny" });
+      await popupClosed;
+      await page.locator("#login-error").waitFor({ state: "visible" });
+      await screenshot(page, "popup-error-closed");
+      expect(await page.locator("#login-error").innerText()).toBe("Sign-in did not complete: access_denied.");
+      // Shown on the page already: the next visit does not repeat it.
+      expect((await forgotten).status()).toBe(204);
+      await page.reload();
+      await shouldShowSignedOut(page);
+      expect(await visibleText(page)).not.toContain("did not complete");
     });
   }, SCENARIO_TIMEOUT_MS);
 });

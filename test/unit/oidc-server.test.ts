@@ -312,7 +312,7 @@ describe("demo IdP (oidc-provider in-process)", () => {
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const html = await res.text();
-    expect(html).toContain('<label for="login">Username</label>');
+    expect(html).toContain('<label for="login">Email</label>');
     expect(html).toContain('<label for="password">Password</label>');
     expect(html).toMatch(/<input id="login" name="login"/);
     expect(html).toMatch(/<input id="password" name="password" type="password"/);
