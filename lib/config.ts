@@ -10,7 +10,14 @@ import { createInProcessRefreshLock, type RefreshLock } from "./refresh/lock.js"
 import { createMemoryStore } from "./store/memory.js";
 import type { FletAuthStore } from "./store/store.js";
 
-/** Options of the built-in "Remember me" (SPEC §4). */
+/**
+ * Options of the built-in "Remember me": an encrypted HttpOnly cookie that signs a returning
+ * browser in again (see docs/remember-me.md).
+ *
+ * @example
+ * fletAuth({ providers, secret, rememberMe: { secretKey: process.env.REMEMBER_ME_KEY!, maxAge: 14 * 24 * 3600_000 } });
+ * // then: <a href="/login/github?remember=1">, or req.login("github", { remember: true })
+ */
 export interface RememberMeOptions {
   /** Secret the cookie is encrypted with; a list rotates keys (encrypt with the first, decrypt with any). */
   readonly secretKey: string | readonly string[];
@@ -20,7 +27,19 @@ export interface RememberMeOptions {
   readonly maxAge?: number;
 }
 
-/** Options of {@link fletAuth}. */
+/**
+ * Options of {@link fletAuth}, checked once when it is called: a mistake throws a `TypeError`
+ * naming the option and the fix. Only `providers` and `secret` are required. Every option is
+ * described in docs/configuration.md.
+ *
+ * @example
+ * fletAuth({
+ *   providers: { github, google },
+ *   secret: process.env.SESSION_SECRET!, // at least 32 characters
+ *   fetchGroups: true,
+ *   session: { store: new RedisStore({ client: redis }) },
+ * });
+ */
 export interface FletAuthOptions {
   /** Providers by name; the name is the route key (`/login/github`). */
   readonly providers: Readonly<Record<string, OAuthProvider>>;

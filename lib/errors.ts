@@ -2,7 +2,13 @@
  * The one error class of flet-auth. Match on {@link FletAuthError.code}, never on the message.
  */
 
-/** Every error code flet-auth produces, with the HTTP status it maps to. Stable: codes are never renamed. */
+/**
+ * Every error code flet-auth produces, with the HTTP status it maps to. Stable: codes are never
+ * renamed. docs/errors.md says when each occurs.
+ *
+ * @example
+ * ErrorCodes.invalid_state; // 400
+ */
 export const ErrorCodes = Object.freeze({
   /** `GET /login/:provider` or `req.login()` named a provider that is not configured. */
   unknown_provider: 404,
@@ -89,7 +95,15 @@ export class FletAuthError extends Error {
   }
 }
 
-/** True when `err` is a {@link FletAuthError}, optionally with the given code. */
+/**
+ * True when `err` is a {@link FletAuthError}, optionally with the given code.
+ *
+ * @example
+ * app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+ *   if (isFletAuthError(err, "session_unavailable")) return res.status(503).send("Please try again in a moment.");
+ *   next(err);
+ * });
+ */
 export function isFletAuthError(err: unknown, code?: FletAuthErrorCode): err is FletAuthError {
   return err instanceof FletAuthError && (code === undefined || err.code === code);
 }

@@ -61,9 +61,17 @@ export interface FletAuthEvents {
   refresh: RefreshEvent;
 }
 
-/** Where flet-auth reports problems it handles itself (listener errors, production warnings). */
+/**
+ * Where flet-auth reports problems it handles itself (listener errors, production warnings).
+ * `console` fits; so do pino and winston loggers.
+ *
+ * @example
+ * fletAuth({ providers, secret, logger: { warn: (m, ...d) => log.warn({ d }, m), error: (m, ...d) => log.error({ d }, m) } });
+ */
 export interface Logger {
+  /** A configuration or deployment problem that does not stop the request (logged once where it could repeat). */
   warn(message: string, ...details: unknown[]): void;
+  /** A failure flet-auth handled (a listener that threw, a response that could not be finished). */
   error(message: string, ...details: unknown[]): void;
 }
 

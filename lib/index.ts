@@ -1,5 +1,22 @@
 /**
- * flet-auth: Flet's "Login with X" authentication for Express.
+ * flet-auth: Flet's "Login with X" authentication for Express. Mount {@link fletAuth} on an
+ * Express app; the signed-in provider is then `req.auth` (an {@link Authorization}).
+ *
+ * @example
+ * import express from "express";
+ * import { fletAuth, GitHubOAuthProvider } from "flet-auth";
+ *
+ * const github = new GitHubOAuthProvider({
+ *   clientId: process.env.GITHUB_CLIENT_ID!,
+ *   clientSecret: process.env.GITHUB_CLIENT_SECRET!,
+ *   redirectUrl: "http://localhost:8550/oauth_callback",
+ * });
+ * const app = express();
+ * app.use(fletAuth({ providers: { github }, secret: process.env.SESSION_SECRET! }));
+ * app.get("/", (req, res) => res.send(req.auth ? `Hello ${req.auth.user!["login"]}` : `<a href="/login/github">Login</a>`));
+ * app.listen(8550);
+ *
+ * @module flet-auth
  * @packageDocumentation
  */
 import "./augment.js";

@@ -21,12 +21,26 @@ import { requestMethods } from "./signin/request-methods.js";
 import { createRecordCache } from "./signin/records.js";
 import { setRequestAuth } from "./signin/request-auth.js";
 
-/** The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter. */
+/**
+ * The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter.
+ * It only listens: flet-auth alone emits, so app code cannot forge a `login` or `logout`.
+ *
+ * @example
+ * const auth = fletAuth({ providers: { github }, secret });
+ * app.use(auth);
+ * auth.on("login", (e) => console.log(e.error ?? `signed in: ${e.auth!.user!.id}`));
+ * auth.once("logout", (e) => console.log("first sign-out:", e.provider, e.reason));
+ */
 export interface FletAuthMiddleware extends RequestHandler {
+  /** Calls `listener` on every `event` (see {@link FletAuthEvents}); a listener that throws or rejects is logged, never fails the request. */
   on<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => unknown): this;
+  /** Like {@link FletAuthMiddleware.on}, for the next `event` only. */
   once<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => unknown): this;
+  /** Removes a listener added with `on` or `once`. */
   off<K extends keyof FletAuthEvents>(event: K, listener: (e: FletAuthEvents[K]) => unknown): this;
+  /** Removes every listener of `event`, or of every event. */
   removeAllListeners(event?: keyof FletAuthEvents): this;
+  /** How many listeners `event` has. */
   listenerCount(event: keyof FletAuthEvents): number;
 }
 

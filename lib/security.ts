@@ -12,6 +12,7 @@
  * // Restore: decrypt it on the next visit and log in with it.
  * const savedToken = await decrypt(req.cookies["myapp.auth_token"], secretKey);
  *
+ * @module flet-auth/security
  * @packageDocumentation
  */
 

@@ -1,6 +1,11 @@
 import { createHash, randomBytes as nodeRandomBytes } from "node:crypto";
 
-/** Randomness source: returns `size` cryptographically strong random bytes. Injectable for tests. */
+/**
+ * Randomness source: returns `size` cryptographically strong random bytes. Injectable for tests.
+ *
+ * @example
+ * fletAuth({ providers, secret, randomBytes: (size) => new Uint8Array(size).fill(7) }); // tests only
+ */
 export type RandomBytes = (size: number) => Uint8Array;
 
 export const defaultRandomBytes: RandomBytes = (size) => nodeRandomBytes(size);

@@ -82,7 +82,12 @@ function silenceCredentialLogging(): void {
   createDebug.enable(current ? `${current},-simple-oauth2:*` : "-simple-oauth2:*");
 }
 
-/** Creates the default {@link OAuthHttp}: simple-oauth2 for token calls, axios for JSON. */
+/**
+ * Creates the default {@link OAuthHttp}: simple-oauth2 for token calls, axios for JSON.
+ *
+ * @example
+ * fletAuth({ providers, secret, http: createOAuthHttp({ timeoutMs: 5_000, userAgent: "my-app/1.0" }) });
+ */
 export function createOAuthHttp(options: OAuthHttpOptions = {}): OAuthHttp {
   silenceCredentialLogging();
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -232,7 +237,7 @@ function checkTokenBody(raw: unknown, code: FletAuthErrorCode): Record<string, u
   const tokenType = body["token_type"];
   // Checklist 11 / RFC 6750: we send the token as Bearer; anything else is not usable as is.
   if (typeof tokenType === "string" && tokenType.toLowerCase() !== "bearer") {
-    throw new FletAuthError(code === "refresh_failed" ? code : "invalid_token_response", `Unsupported token_type "${tokenType}".`);
+    throw new FletAuthError(code === "refresh_failed" ? code : "invalid_token_response", "Unsupported token_type (flet-auth sends tokens as Bearer).");
   }
   return body;
 }

@@ -13,12 +13,18 @@ export interface OAuthTokenFields {
   readonly refreshToken?: string | undefined;
 }
 
+const REDACTED = "[redacted]";
+
 /**
  * An OAuth 2.0 token, immutable. `toJson()` writes Flet's exact JSON and `OAuthToken.fromJson()`
  * reads any token Flet or flet-auth wrote, so saved tokens move between a Flet app and this one.
+ * `JSON.stringify(token)` and `console.log(token)` show no secrets (`toJSON()` redacts them).
+ *
+ * @example
+ * const { accessToken, expiresAt } = await req.auth!.getToken(); // refreshed first when about to expire
+ * const saved = req.auth!.token.toJson();                          // Flet's JSON, for "Remember me" by hand
+ * const again = OAuthToken.fromJson(saved);
  */
-const REDACTED = "[redacted]";
-
 export class OAuthToken implements OAuthTokenFields {
   readonly accessToken: string;
   readonly scope: readonly string[] | undefined;

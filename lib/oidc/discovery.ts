@@ -4,6 +4,7 @@
  * could name another issuer's keys.
  */
 import { FletAuthError } from "../errors.js";
+import { assertSecureUrl } from "../providers/endpoint-url.js";
 import { isRecord } from "../util/records.js";
 
 /** What flet-auth takes from a discovery document. */
@@ -34,6 +35,8 @@ const failed = (message: string, cause?: unknown): FletAuthError =>
 /** Reads `<issuer>/.well-known/openid-configuration` and checks it. */
 export async function readDiscovery(issuer: string, options: DiscoveryOptions = {}): Promise<DiscoveredMetadata> {
   if (typeof issuer !== "string" || issuer === "") throw new TypeError("OAuthProvider.discover(issuer): issuer must be the provider's issuer URL");
+  // Before any request: an http: issuer off loopback would fetch the metadata in the clear.
+  assertSecureUrl("OAuthProvider.discover(issuer)", issuer);
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
   // §4: the issuer with any trailing "/" removed, then the well-known path.
@@ -49,7 +52,7 @@ export async function readDiscovery(issuer: string, options: DiscoveryOptions = 
   }
   if (!isRecord(body)) throw failed(`${url} is not a JSON object.`);
   if (body["issuer"] !== issuer) {
-    throw failed(`the document names issuer ${JSON.stringify(body["issuer"])}, not ${JSON.stringify(issuer)} (OpenID Connect Discovery §4.3).`);
+    throw failed(`the document names another issuer than ${JSON.stringify(issuer)} (OpenID Connect Discovery §4.3).`);
   }
   const text = (key: string): string | undefined => (typeof body[key] === "string" && body[key] !== "" ? (body[key] as string) : undefined);
   const required = (key: string): string => {

@@ -39,7 +39,7 @@ export async function verifyIdToken(keySets: KeySets, provider: OAuthProvider, i
   const expectedIssuer = issuerFor(provider.issuer, idToken);
   let keys = keySets.get(provider.jwksUri);
   if (keys === undefined) {
-    keys = createRemoteJWKSet(new URL(provider.jwksUri), { timeoutDuration: check.timeoutMs, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    keys = keySetFor(provider.jwksUri, check.timeoutMs);
     keySets.set(provider.jwksUri, keys);
   }
   let payload: JWTPayload;
@@ -53,6 +53,10 @@ export async function verifyIdToken(keySets: KeySets, provider: OAuthProvider, i
       requiredClaims: ["iss", "sub", "aud", "exp", "iat"],
     }));
   } catch (err) {
+    // The provider's JWKS did not answer: not the token's fault, and worth a retry.
+    if ((err as { code?: unknown } | null)?.code === "ERR_JWKS_TIMEOUT") {
+      throw new FletAuthError("provider_timeout", "The provider's JWKS did not answer in time.", { cause: safeError(err) });
+    }
     throw invalid(reason(err), err);
   }
   // §3.1.3.7 steps 4–5: with several audiences, azp must be us; an azp, if any, must be us.
@@ -65,11 +69,16 @@ export async function verifyIdToken(keySets: KeySets, provider: OAuthProvider, i
   return Object.freeze({ ...payload });
 }
 
+/** A remote key set: jose caches the keys, refetches on an unknown `kid`, at most every 30 s. */
+export function keySetFor(jwksUri: string, timeoutMs: number): ReturnType<typeof createRemoteJWKSet> {
+  return createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: Math.ceil(timeoutMs), cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+}
+
 /**
  * The issuer to expect: Azure's multi-tenant metadata names `https://login.microsoftonline.com/{tenantid}/v2.0`,
  * to be filled with the token's own `tid` (the signature check that follows covers it).
  */
-function issuerFor(issuer: string, idToken: string): string {
+export function issuerFor(issuer: string, idToken: string): string {
   if (!issuer.includes("{tenantid}")) return issuer;
   let tid: unknown;
   try {

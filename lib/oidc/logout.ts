@@ -6,7 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
-import { decodeJwt, jwtVerify, createRemoteJWKSet } from "jose";
+import { decodeJwt, jwtVerify } from "jose";
+import { issuerFor, keySetFor } from "./id-token.js";
 import { safeReturnTo } from "../flow/return-to.js";
 import { addQueryParams } from "../flow/query.js";
 import type { OAuthProvider } from "../providers/provider.js";
@@ -114,7 +115,15 @@ export async function handleBackchannelLogout(rt: Runtime, req: Request, res: Re
   } catch {
     return refuse("logout_token is not a JWT");
   }
-  const entry = [...rt.config.providers].find(([, p]) => p.issuer === issuer && p.jwksUri !== undefined);
+  // A templated issuer (Azure's multi-tenant `{tenantid}`) is filled from the token's `tid`.
+  const expected = (p: OAuthProvider): string | undefined => {
+    try {
+      return p.issuer === undefined ? undefined : issuerFor(p.issuer, token);
+    } catch {
+      return undefined;
+    }
+  };
+  const entry = [...rt.config.providers].find(([, p]) => p.jwksUri !== undefined && expected(p) === issuer);
   if (entry === undefined) return refuse("logout_token comes from no configured issuer");
   const [name, provider] = entry;
   let claims: Record<string, unknown>;
@@ -122,11 +131,11 @@ export async function handleBackchannelLogout(rt: Runtime, req: Request, res: Re
     const jwksUri = provider.jwksUri as string;
     let keys = rt.keySets.get(jwksUri);
     if (keys === undefined) {
-      keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: rt.config.timeoutMs, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+      keys = keySetFor(jwksUri, rt.config.timeoutMs);
       rt.keySets.set(jwksUri, keys);
     }
     ({ payload: claims } = await jwtVerify(token, keys, {
-      issuer: provider.issuer as string,
+      issuer: issuer as string,
       audience: provider.clientId,
       algorithms: [...provider.idTokenSigningAlgorithms],
       clockTolerance: 30,
@@ -145,7 +154,7 @@ export async function handleBackchannelLogout(rt: Runtime, req: Request, res: Re
   if (sid === undefined && sub === undefined) return refuse("logout_token names neither sid nor sub");
   const jti = claims["jti"] as string;
   const ttl = 600_000;
-  if (!(await rt.config.store.set(storeKeys.logoutTokenId(provider.issuer as string, jti), "1", ttl, { ifAbsent: true }))) {
+  if (!(await rt.config.store.set(storeKeys.logoutTokenId(issuer as string, jti), "1", ttl, { ifAbsent: true }))) {
     return refuse("logout_token was already used");
   }
   const now = String(rt.config.clock());

@@ -16,6 +16,14 @@ export interface CompletePageOutcome {
 /**
  * The complete page: an HTML string, served on success as Flet does (errors then get the
  * default error page), or a function of the outcome that renders both.
+ *
+ * @example
+ * fletAuth({
+ *   providers,
+ *   secret,
+ *   // The values are already HTML-escaped; a custom page must close a popup itself.
+ *   completePageHtml: (o) => (o.ok ? `<h1>Welcome via ${o.provider}</h1><script>window.close()</script>` : `<h1>Sign-in failed</h1><p>${o.errorDescription}</p>`),
+ * });
  */
 export type CompletePageTemplate = string | ((outcome: CompletePageOutcome) => string);
 

@@ -19,7 +19,18 @@ export interface Auth0OAuthProviderOptions {
   readonly oidc?: Readonly<Pick<OAuthProviderOptions, "issuer" | "jwksUri" | "endSessionEndpoint" | "revocationEndpoint" | "idTokenSigningAlgorithms">>;
 }
 
-/** Auth0: always asks `offline_access` (refresh tokens), the user is `/userinfo`, `id` its `sub`. */
+/**
+ * Auth0: always asks `offline_access` (refresh tokens), the user is `/userinfo`, `id` its `sub`.
+ *
+ * @example
+ * const auth0 = new Auth0OAuthProvider({
+ *   domain: "my-tenant.eu.auth0.com",
+ *   clientId: process.env.AUTH0_CLIENT_ID!,
+ *   clientSecret: process.env.AUTH0_CLIENT_SECRET!,
+ *   redirectUrl: "http://localhost:8550/oauth_callback",
+ *   audience: "https://api.example.com", // optional: a JWT access token for that API
+ * });
+ */
 export class Auth0OAuthProvider extends OAuthProvider {
   readonly domain: string;
   readonly audience: string | undefined;

@@ -21,7 +21,18 @@ export interface AzureOAuthProviderOptions {
   readonly oidc?: Readonly<Pick<OAuthProviderOptions, "issuer" | "jwksUri" | "endSessionEndpoint" | "revocationEndpoint" | "idTokenSigningAlgorithms">>;
 }
 
-/** Azure AD / Microsoft Entra ID (v2.0 endpoints); the user is Graph's `/me`, `id` its object id. */
+/**
+ * Azure AD / Microsoft Entra ID (v2.0 endpoints); the user is Graph's `/me`, `id` its object id.
+ *
+ * @example
+ * const azure = new AzureOAuthProvider({
+ *   clientId: process.env.AZURE_CLIENT_ID!,
+ *   clientSecret: process.env.AZURE_CLIENT_SECRET!,
+ *   tenant: process.env.AZURE_TENANT, // a tenant id or domain; "common" by default
+ *   redirectUrl: "http://localhost:8550/oauth_callback",
+ *   scopes: ["offline_access"], // a refresh token
+ * });
+ */
 export class AzureOAuthProvider extends OAuthProvider {
   readonly tenant: string;
 

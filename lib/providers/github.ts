@@ -26,6 +26,13 @@ const API_HEADERS = Object.freeze({ Accept: "application/vnd.github+json" });
  * GitHub (OAuth App or GitHub App user tokens). The user is `GET /user` with the primary address
  * of `GET /user/emails` as `email`; `id` is the numeric id as a string. Groups are the user's
  * teams, all pages, each named `org/team` so equal team names in two orgs stay apart.
+ *
+ * @example
+ * const github = new GitHubOAuthProvider({
+ *   clientId: process.env.GITHUB_CLIENT_ID!,
+ *   clientSecret: process.env.GITHUB_CLIENT_SECRET!,
+ *   redirectUrl: "http://localhost:8550/oauth_callback", // registered as the app's callback URL
+ * });
  */
 export class GitHubOAuthProvider extends OAuthProvider {
   readonly apiUrl: string;

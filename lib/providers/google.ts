@@ -19,7 +19,17 @@ export interface GoogleOAuthProviderOptions {
   readonly oidc?: Readonly<Pick<OAuthProviderOptions, "issuer" | "jwksUri" | "endSessionEndpoint" | "revocationEndpoint" | "idTokenSigningAlgorithms">>;
 }
 
-/** Google: the user is the OpenID userinfo, `id` its `sub`. */
+/**
+ * Google: the user is the OpenID userinfo, `id` its `sub`.
+ *
+ * @example
+ * const google = new GoogleOAuthProvider({
+ *   clientId: process.env.GOOGLE_CLIENT_ID!,
+ *   clientSecret: process.env.GOOGLE_CLIENT_SECRET!,
+ *   redirectUrl: "http://localhost:8550/oauth_callback",
+ *   authorizationParams: { access_type: "offline", prompt: "consent" }, // a refresh token
+ * });
+ */
 export class GoogleOAuthProvider extends OAuthProvider {
   constructor(options: GoogleOAuthProviderOptions) {
     super(

@@ -17,7 +17,9 @@ import { createInProcessRefreshLock, type RefreshCodec, type RefreshLock } from 
 export interface RedisRefreshLockClient {
   /** `SET key value NX PX ms` (and `SET key value PX ms`): `"OK"` when set, `null` when NX refused. */
   set(key: string, value: string, options: RedisSetOptions): Promise<unknown>;
+  /** `GET key`: the value, `null` when the key does not exist. */
   get(key: string): Promise<string | null>;
+  /** `DEL key`: how many keys were removed. */
   del(key: string): Promise<number>;
   /**
    * When present, the lock is released with an atomic compare-and-delete script; without it,
@@ -176,10 +178,10 @@ async function lead<T>(client: RedisRefreshLockClient, s: Settings, keys: Keys, 
       // A definite answer (the provider refused, or was unreachable before anything was sent)
       // is shared for failureMs; a timeout leaves the outcome unknown, so the attempt mark stays.
       const unknown = err instanceof FletAuthError && err.code === "provider_timeout";
-      await client
-        .set(keys.result, `err:${JSON.stringify(failureOf(err))}`, { expiration: { type: "PX", value: s.failureMs } })
-        .catch(() => undefined);
-      if (!unknown) await client.del(keys.attempt).catch(() => undefined);
+      await redis(s, "SET", () => client.set(keys.result, `err:${JSON.stringify(failureOf(err))}`, { expiration: { type: "PX", value: s.failureMs } })).catch(
+        () => undefined,
+      );
+      if (!unknown) await redis(s, "DEL", () => client.del(keys.attempt)).catch(() => undefined);
       throw err;
     }
     try {
@@ -193,7 +195,7 @@ async function lead<T>(client: RedisRefreshLockClient, s: Settings, keys: Keys, 
     }
     return value;
   } finally {
-    if (release) await releaseLock(client, keys.lock, owner).catch(() => undefined);
+    if (release) await redis(s, "release", () => releaseLock(client, keys.lock, owner)).catch(() => undefined);
   }
 }
 

@@ -9,6 +9,7 @@
  * token with the session-token key, so a shared store never holds a plaintext token.
  */
 export interface RefreshCodec<T> {
+  /** The text a shared store keeps for `value`. */
   encode(value: T): Promise<string>;
   /** Rejects when `text` is not something `encode` wrote with this app's secret. */
   decode(text: string): Promise<T>;
@@ -22,6 +23,11 @@ export interface RefreshCodec<T> {
  * through `codec` and is plugged in with `fletAuth({ refreshLock })`.
  */
 export interface RefreshLock {
+  /**
+   * Resolves with the outcome of the one `refresh` for `key`: started here when none is in
+   * flight or recent, otherwise the one already running (in this process or, for a shared lock,
+   * in another, its result read back through `codec`).
+   */
   run<T>(key: string, refresh: () => Promise<T>, codec?: RefreshCodec<T>): Promise<T>;
 }
 
@@ -58,6 +64,9 @@ interface Entry {
  * The default {@link RefreshLock}: a map of in-flight promises in this process. A refresh runs
  * to its own end whatever its callers' deadlines; its outcome stays for the callers that come
  * next (`graceMs` for a success, `failureMs` for a failure).
+ *
+ * @example
+ * fletAuth({ providers, secret, refreshLock: createInProcessRefreshLock({ graceMs: 30_000 }) });
  */
 export function createInProcessRefreshLock(options: InProcessRefreshLockOptions = {}): RefreshLock {
   const graceMs = options.graceMs ?? 60_000;

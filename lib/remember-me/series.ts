@@ -17,6 +17,9 @@ interface SeriesRecord {
   readonly rotatedAt: number;
   readonly provider: string;
   readonly userId?: string;
+  /** OpenID Connect: the first sign-in's `sid` and `sub`, so a back-channel logout revokes the series too. */
+  readonly sid?: string;
+  readonly sub?: string;
   readonly createdAt: number;
 }
 
@@ -35,11 +38,24 @@ export type SeriesCheck =
 const random = (config: FletAuthConfig): string => Buffer.from(config.randomBytes(18)).toString("base64url");
 
 /** Starts a series for a new remembered sign-in; resolves to its id and first nonce. */
-export async function startSeries(config: FletAuthConfig, provider: string, userId: string | undefined, ttlMs: number): Promise<{ id: string; nonce: string }> {
+export async function startSeries(
+  config: FletAuthConfig,
+  provider: string,
+  owner: { readonly userId?: string | undefined; readonly sid?: string | undefined; readonly sub?: string | undefined },
+  ttlMs: number,
+): Promise<{ id: string; nonce: string }> {
   const now = config.clock();
   const id = random(config);
   const nonce = random(config);
-  const record: SeriesRecord = { nonce, rotatedAt: now, provider, createdAt: now, ...(userId !== undefined ? { userId } : {}) };
+  const record: SeriesRecord = {
+    nonce,
+    rotatedAt: now,
+    provider,
+    createdAt: now,
+    ...(owner.userId !== undefined ? { userId: owner.userId } : {}),
+    ...(owner.sid !== undefined ? { sid: owner.sid } : {}),
+    ...(owner.sub !== undefined ? { sub: owner.sub } : {}),
+  };
   await config.store.set(storeKeys.series(id), JSON.stringify(record), ttlMs);
   return { id, nonce };
 }
@@ -50,15 +66,22 @@ export async function checkSeries(config: FletAuthConfig, id: string, nonce: str
   const [raw] = await config.store.getMany([key]);
   const record = raw === undefined ? undefined : parse(raw);
   if (record === undefined) return { kind: "revoked" };
-  if (record.userId !== undefined) {
-    const [endedBefore] = await config.store.getMany([storeKeys.userEndedBefore(record.provider, record.userId)]);
-    if (endedBefore !== undefined && Number(endedBefore) >= record.createdAt) {
-      await config.store.delete(key);
-      return { kind: "revoked" };
-    }
+  // Signed out everywhere, or at the provider (back-channel logout), since the series began.
+  const owners = [
+    record.userId !== undefined ? storeKeys.userEndedBefore(record.provider, record.userId) : undefined,
+    record.sid !== undefined ? storeKeys.providerSessionEnded(record.provider, record.sid) : undefined,
+    record.sub !== undefined ? storeKeys.subjectEndedBefore(record.provider, record.sub) : undefined,
+  ].filter((k): k is string => k !== undefined);
+  const endedBefore = owners.length === 0 ? [] : await config.store.getMany(owners);
+  if (endedBefore.some((value) => value !== undefined && Number(value) >= record.createdAt)) {
+    await config.store.delete(key);
+    return { kind: "revoked" };
   }
   if (nonce === record.nonce || isGraced(record, nonce, config.clock())) return { kind: "valid" };
+  // Two browsers hold this series: revoke it, and end the sign-ins already restored from it
+  // (the thief's among them), wherever they are.
   await config.store.delete(key);
+  await config.store.set(storeKeys.endedSeries(id), String(config.clock()), ttlOf(config));
   return { kind: "reused" };
 }
 
@@ -81,6 +104,11 @@ export async function rotateSeries(config: FletAuthConfig, id: string, nonce: st
   return undefined;
 }
 
+/** How long an ended-series mark must live: as long as a sign-in restored from it could. */
+function ttlOf(config: FletAuthConfig): number {
+  return Math.min(Math.max(config.absoluteTimeoutMs, config.rememberMe?.maxAgeMs ?? 0), 400 * 86_400_000);
+}
+
 function isGraced(record: SeriesRecord, nonce: string, now: number): boolean {
   return nonce === record.previous && now - record.rotatedAt < ROTATION_GRACE_MS;
 }
@@ -94,7 +122,7 @@ function parse(raw: string): SeriesRecord | undefined {
   try {
     const value: unknown = JSON.parse(raw);
     if (!isRecord(value)) return undefined;
-    const { nonce, previous, rotatedAt, provider, userId, createdAt } = value;
+    const { nonce, previous, rotatedAt, provider, userId, createdAt, sid, sub } = value;
     if (typeof nonce !== "string" || typeof rotatedAt !== "number" || typeof provider !== "string" || typeof createdAt !== "number") return undefined;
     return {
       nonce,
@@ -103,6 +131,8 @@ function parse(raw: string): SeriesRecord | undefined {
       createdAt,
       ...(typeof previous === "string" ? { previous } : {}),
       ...(typeof userId === "string" ? { userId } : {}),
+      ...(typeof sid === "string" ? { sid } : {}),
+      ...(typeof sub === "string" ? { sub } : {}),
     };
   } catch {
     return undefined;

@@ -29,6 +29,14 @@ let replaceToken: (auth: Authorization, token: OAuthToken) => void;
 /**
  * One signed-in provider of the session (Flet's `page.auth`): `req.auth`, or one entry of
  * `req.authorizations`.
+ *
+ * @example
+ * app.get("/repos", async (req, res) => {
+ *   if (!req.auth) return res.redirect("/login/github?returnTo=/repos");
+ *   const { accessToken } = await req.auth.getToken(); // refreshed first when about to expire
+ *   const repos = await fetch("https://api.github.com/user/repos", { headers: { Authorization: `Bearer ${accessToken}` } });
+ *   res.json(await repos.json());
+ * });
  */
 export class Authorization {
   /** The provider's name, the key in `fletAuth({ providers })`. */

@@ -44,7 +44,14 @@ export async function completeSignIn(rt: Runtime, req: Request, res: Response, s
     // undefined: a concurrent request of this browser rotated first; its response carries the cookie.
     series = { id: s.series.id, nonce };
   } else if (s.remember && rt.rememberMe) {
-    series = await startSeries(rt.config, s.name, user?.id, rt.rememberMe.remaining(undefined));
+    const sid = s.oidc?.claims["sid"];
+    const sub = s.oidc?.claims["sub"];
+    series = await startSeries(
+      rt.config,
+      s.name,
+      { userId: user?.id, sid: typeof sid === "string" ? sid : undefined, sub: typeof sub === "string" ? sub : undefined },
+      rt.rememberMe.remaining(undefined),
+    );
   }
   const now = rt.config.clock();
   const record: SignInRecord = {

@@ -38,7 +38,7 @@ export async function signInState(config: FletAuthConfig, records: readonly Sign
   const ended = new Set<string>();
   const latest = new Map<string, string>();
   if (records.length === 0) return { ended, latest };
-  const PER = 5;
+  const PER = 6;
   const keys = records.flatMap((r) => {
     const sid = typeof r.claims?.["sid"] === "string" ? r.claims["sid"] : undefined;
     const sub = typeof r.claims?.["sub"] === "string" ? r.claims["sub"] : undefined;
@@ -48,6 +48,7 @@ export async function signInState(config: FletAuthConfig, records: readonly Sign
       storeKeys.latestToken(r.id),
       sid !== undefined ? storeKeys.providerSessionEnded(r.provider, sid) : storeKeys.endedSignIn(r.id),
       sub !== undefined ? storeKeys.subjectEndedBefore(r.provider, sub) : storeKeys.endedSignIn(r.id),
+      r.series !== undefined ? storeKeys.endedSeries(r.series) : storeKeys.endedSignIn(r.id),
     ];
   });
   const values = await config.store.getMany(keys);
@@ -59,7 +60,9 @@ export async function signInState(config: FletAuthConfig, records: readonly Sign
       values[at] !== undefined ||
       (r.user !== undefined && before(values[at + 1], r.signedInAt)) ||
       (typeof r.claims?.["sid"] === "string" && before(values[at + 3], r.signedInAt)) ||
-      (typeof r.claims?.["sub"] === "string" && before(values[at + 4], r.signedInAt))
+      (typeof r.claims?.["sub"] === "string" && before(values[at + 4], r.signedInAt)) ||
+      // A stolen remember-me cookie came back: every sign-in of its series ends, however recent.
+      (r.series !== undefined && values[at + 5] !== undefined)
     ) {
       ended.add(r.id);
     }

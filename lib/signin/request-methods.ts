@@ -23,7 +23,15 @@ import { redirectToEndSession, revokeTokens } from "../oidc/logout.js";
 import { revokeSeries } from "../remember-me/series.js";
 import { OAuthToken } from "../oauth/token.js";
 
-/** Options of `req.login(provider, options)`: Flet's `page.login` arguments, camelCase. */
+/**
+ * Options of `req.login(provider, options)`: Flet's `page.login` arguments, camelCase. The login
+ * route `GET /login/:provider` takes `returnTo`, `remember` and `popup` from its query.
+ *
+ * @example
+ * app.get("/signin", (req, res, next) => {
+ *   req.login("github", { scope: ["public_repo"], returnTo: "/repos", remember: true }).catch(next);
+ * });
+ */
 export interface LoginOptions {
   /** @default the fletAuth option (true) */
   readonly fetchUser?: boolean;
@@ -171,7 +179,15 @@ function checkLoginOptions(options: LoginOptions): void {
   }
 }
 
-/** Options of `req.logout(provider?, options?)`. */
+/**
+ * Options of `req.logout(provider?, options?)`. The logout route (`POST /logout`) takes
+ * `everywhere` from its query.
+ *
+ * @example
+ * app.post("/account/sign-out-everywhere", (req, res, next) => {
+ *   req.logout(undefined, { everywhere: true }).then(() => res.redirect("/"), next);
+ * });
+ */
 export interface LogoutOptions {
   /**
    * Also end this user's other sign-ins and revoke every remember-me series of theirs, on every
@@ -241,7 +257,8 @@ async function logout(rt: Runtime, req: Request, res: Response, name: string | u
   }
   await saveSession(req);
   await announce(rt, req, res, removed, before);
-  // At the provider, after the local sign-out is committed: revocation (never blocks), then the
+  // At the provider, after the local sign-out is committed: revocation (bounded by timeoutMs; a
+  // failure is only logged, the local sign-out stands), then the
   // browser to the end-session endpoint of the first sign-in that can use it.
   for (const record of ended) {
     const provider = rt.config.providers.get(record.provider);

@@ -7,6 +7,11 @@ export interface Group {
 /**
  * The signed-in user: the provider's profile fields (`user.login`, `user["email"]`, …) plus
  * `id`, always a string, and `groups` (empty unless groups were fetched).
+ *
+ * @example
+ * const user = req.auth?.user;
+ * if (user?.groups.some((g) => g.name === "my-org/admins")) showAdminPanel();
+ * const email = typeof user?.["email"] === "string" ? user["email"] : undefined;
  */
 export interface User {
   readonly id: string;

@@ -11,6 +11,9 @@ export interface MemoryStoreOptions {
 /**
  * The default {@link FletAuthStore}: a map in this process. Records do not reach other
  * instances; with several instances, use `createRedisStore()`.
+ *
+ * @example
+ * fletAuth({ providers, secret, store: createMemoryStore({ maxEntries: 10_000 }) });
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): FletAuthStore {
   const maxEntries = options.maxEntries ?? 100_000;

@@ -17,6 +17,7 @@ export interface FletAuthStore {
   set(key: string, value: string, ttlMs: number, options?: { readonly ifAbsent?: boolean }): Promise<boolean>;
   /** Atomically replaces `expected` by `value` (for `ttlMs`); false when the key holds something else or nothing. */
   swap(key: string, expected: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Removes `key`; nothing happens when it does not exist. */
   delete(key: string): Promise<void>;
 }
 
@@ -26,6 +27,8 @@ export const storeKeys = Object.freeze({
   series: (id: string) => `series:${id}`,
   /** A sign-in that ended (logout, back-channel logout): it reads as signed out everywhere. */
   endedSignIn: (id: string) => `ended:${id}`,
+  /** A remember-me series revoked because a rotated cookie came back: its sign-ins end too. */
+  endedSeries: (id: string) => `ended-series:${id}`,
   /** "Sign out everywhere": sign-ins and series of this user created before the value (ms) are ended. */
   userEndedBefore: (provider: string, userId: string) => `user:${provider}:${userId.length > 200 ? userId.slice(0, 200) : userId}`,
   /** Back-channel logout by session: sign-ins of provider `provider` with ID-token `sid` made before the value (ms) end. */

@@ -372,6 +372,26 @@ describe.each(EXPRESS)("issue 8: sign-out and rotation ($name)", ({ create }) =>
       expect(w.fake.requests.length, "no provider call for either").toBe(requests);
     });
 
+    it("(c2) the sign-in a thief restored from a copied cookie ends when the copy is detected", async () => {
+      const w = await world(create, { remember: true });
+      const { remember } = await signedIn(w, "/login/demo?remember=1");
+      const copy = remember!;
+      // The thief restores first: a session of its own, and the rotated cookie.
+      const thief = await w.browser({ [COOKIE]: copy });
+      expect((thief.body as MeBody).signedIn).toBe(true);
+      const thiefSession = findSetCookie(thief, SID);
+      expect(thiefSession).toBeDefined();
+      const thiefSid = thiefSession!.split(";")[0]!.slice(SID.length + 1);
+      expect((await seen(w.browser({ [SID]: thiefSid }))).signedIn, "the thief's session works").toBe(true);
+      // The victim's browser presents the same (now rotated-away) cookie after the grace period.
+      w.clock.set(w.clock.now() + ROTATION_GRACE_MS + 1);
+      const victim = await w.browser({ [COOKIE]: copy });
+      expect((victim.body as MeBody).signedIn).toBe(false);
+      expect(w.events.logout).toContainEqual({ provider: "demo", reason: "remember_me_reused" });
+      // The thief's live session, restored from the series, ends with it.
+      expect((await seen(w.browser({ [SID]: thiefSid }))).signedIn, "the thief's session ended").toBe(false);
+    });
+
     describe("(d) sign out everywhere", () => {
       /** Two instances of one deployment: one clock, one fake provider, one shared flet-auth store. */
       async function deployment() {
