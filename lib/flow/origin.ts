@@ -56,14 +56,26 @@ export function sameRequestOn(origin: string, originalUrl: string): string {
   return `${origin}${url.pathname}${url.search}`;
 }
 
-/** The warning logged once per provider when a login starts on an origin its `redirectUrl` does not name. */
+/**
+ * The warning logged once per provider when a login starts on an origin its `redirectUrl` does
+ * not name. When the difference looks like a proxy's (plain http in front of an https
+ * redirectUrl, or a loopback address in front of a public one), it says how to let Express see
+ * the browser's address.
+ */
 export function originWarning(provider: string, redirectUrl: string, check: Exclude<OriginCheck, { kind: "same" }>): string {
-  const callbackPath = new URL(redirectUrl).pathname;
+  const expected = new URL(redirectUrl);
+  const actual = new URL(check.requestOrigin);
+  const viaProxy =
+    (actual.protocol === "http:" && expected.protocol === "https:") || (isLoopbackHost(actual.hostname) && !isLoopbackHost(expected.hostname));
   return (
     `flet-auth: provider "${provider}": a login started on ${check.requestOrigin}, but its redirectUrl ` +
     `(${redirectUrl}) sends the browser back to ${check.redirectOrigin}. There the session cookie of ` +
     `${check.requestOrigin} is not sent (or the app does not listen), so the sign-in cannot complete. ` +
-    `Set the provider's redirectUrl to this app's address (${check.requestOrigin}${callbackPath}) and ` +
-    `register that URL at the provider, or open the app at ${check.redirectOrigin}.`
+    `Set the provider's redirectUrl to this app's address (${check.requestOrigin}${expected.pathname}) and ` +
+    `register that URL at the provider, or open the app at ${check.redirectOrigin}.` +
+    (viaProxy
+      ? ` Behind a proxy or load balancer, let Express see the browser's address: app.set("trust proxy", 1) ` +
+        `for the https scheme (X-Forwarded-Proto), and pass the original Host header on (nginx: proxy_set_header Host $host).`
+      : "")
   );
 }

@@ -81,5 +81,17 @@ describe("originWarning", () => {
     expect(message).toContain("http://localhost:8550");
     expect(message).toContain("Set the provider's redirectUrl to this app's address (http://localhost:3000/oauth_callback)");
     expect(message).toContain("register that URL at the provider");
+    expect(message).not.toContain("trust proxy");
+  });
+
+  it("points at trust proxy when the difference looks like a proxy's", () => {
+    for (const [origin, redirectUrl] of [
+      ["http://app.example.com", "https://app.example.com/oauth_callback"], // TLS ends at the proxy, no trust proxy
+      ["http://127.0.0.1:3000", "https://app.example.com/oauth_callback"], // the proxy rewrote Host
+    ] as const) {
+      const check = checkOrigin(origin, redirectUrl);
+      if (check.kind === "same") throw new Error("expected a mismatch");
+      expect(originWarning("github", redirectUrl, check)).toContain('app.set("trust proxy", 1)');
+    }
   });
 });
