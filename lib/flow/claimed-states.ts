@@ -1,3 +1,5 @@
+import { createExpiringMap } from "../util/expiring-map.js";
+
 /**
  * States whose callback has started to be handled. Concurrent callbacks with one state each read
  * their own copy of the session, so the session alone cannot make a state single-use
@@ -10,23 +12,16 @@ export interface ClaimedStates {
 }
 
 /**
- * An in-process set with expiry. Every claim lives as long as a login (the same TTL), so
- * insertion order is expiry order: expired claims leave from the front, O(1) per claim. At
- * `maxEntries` the oldest claim goes even if unexpired; by then its transaction has long been
- * consumed in its session, which is what refuses a replay of the same browser's callback.
+ * An in-process set with expiry, O(1) per claim (lib/util/expiring-map.ts). At `maxEntries` the
+ * oldest claim goes even if unexpired; by then its transaction has long been consumed in its
+ * session, which is what refuses a replay of the same browser's callback.
  */
 export function createClaimedStates(maxEntries = 100_000): ClaimedStates {
-  const claimed = new Map<string, number>();
+  const claimed = createExpiringMap<true>(maxEntries);
   return {
     claim(key, expiresAt, nowMs) {
-      const until = claimed.get(key);
-      if (until !== undefined && until > nowMs) return false;
-      for (const [k, t] of claimed) {
-        if (t > nowMs && claimed.size < maxEntries) break;
-        claimed.delete(k);
-      }
-      claimed.delete(key);
-      claimed.set(key, expiresAt);
+      if (claimed.get(key, nowMs) !== undefined) return false;
+      claimed.set(key, true, expiresAt, nowMs);
       return true;
     },
     get size() {

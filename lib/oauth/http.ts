@@ -307,7 +307,15 @@ function toFletError(err: unknown, code: FletAuthErrorCode, what: string): FletA
     }
     // A connection failure's message names the host and the errno; keep it. Any other message
     // (wreck's JSON parse errors) may quote the response body, tokens included: drop it.
-    if (/^Client request error/.test(err.message)) return new FletAuthError(code, `${what}: ${err.message}.`, { status: 502, cause: safeError(err) });
+    if (/^Client request error/.test(err.message)) {
+      // Never connected (refused, no such host): nothing was sent, a definite failure. Lost after
+      // connecting (reset, hang-up, EPIPE): the provider may have processed the request — for a
+      // refresh, rotated the token — so the outcome is unknown, like a timeout.
+      if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(err.message)) {
+        return new FletAuthError(code, `${what}: ${err.message}.`, { status: 502, cause: safeError(err) });
+      }
+      return new FletAuthError("provider_timeout", `${what}: the connection was lost before the provider answered.`, { cause: safeError(err) });
+    }
     return new FletAuthError(code, `${what}: the provider's answer could not be read.`, { status: 502, cause: bodyFreeError(err) });
   }
   if (err instanceof Error && /Invalid options provided to simple-oauth2/.test(err.message)) {

@@ -1,3 +1,4 @@
+import { createExpiringMap } from "../util/expiring-map.js";
 import type { CompletePageTemplate } from "./complete-page.js";
 
 /** A complete-page template given as a function: it cannot be stored in the session. */
@@ -11,28 +12,24 @@ export interface PageRegistry {
 }
 
 /**
- * A bounded registry with expiry. Every entry lives `ttlMs`, so insertion order is expiry order:
- * expired entries are dropped from the front, O(1) per insert, and at `maxEntries` the oldest
- * goes first (its login then answers the default page). Anonymous requests cannot grow it
- * without bound.
+ * A bounded registry with expiry, O(1) per insert (lib/util/expiring-map.ts): abandoned logins
+ * do not leak their templates, and anonymous requests cannot grow it without bound. At
+ * `maxEntries` the oldest goes first (its login then answers the default page).
  */
 export function createPageRegistry(ttlMs: number, randomId: () => string, maxEntries = 10_000): PageRegistry {
-  const entries = new Map<string, { template: PageFunction; expiresAt: number }>();
+  const entries = createExpiringMap<PageFunction>(maxEntries);
   return {
     add(template, nowMs) {
-      for (const [ref, e] of entries) {
-        if (e.expiresAt > nowMs && entries.size < maxEntries) break;
-        entries.delete(ref);
-      }
       const ref = randomId();
-      entries.set(ref, { template, expiresAt: nowMs + ttlMs });
+      entries.set(ref, template, nowMs + ttlMs, nowMs);
       return ref;
     },
     take(ref) {
       if (ref === undefined) return undefined;
-      const entry = entries.get(ref);
+      // Taken once; an expired entry is as good as gone (its login expired with it).
+      const template = entries.get(ref, Number.NEGATIVE_INFINITY);
       entries.delete(ref);
-      return entry?.template;
+      return template;
     },
     get size() {
       return entries.size;

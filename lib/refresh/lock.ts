@@ -44,7 +44,10 @@ export interface InProcessRefreshLockOptions {
   readonly graceMs?: number;
   /**
    * How long a failed refresh's outcome is shared with the callers that come next, instead of
-   * each sending its own request to a provider that is failing already (no retry storm).
+   * each sending its own request to a provider that is failing already (no retry storm). A
+   * failure whose outcome is unknown (code `provider_timeout`: the provider may have rotated the
+   * token before the answer was lost) is kept for `graceMs` instead, so the possibly spent refresh
+   * token is not sent again at once.
    * @default 5000
    */
   readonly failureMs?: number;
@@ -58,6 +61,7 @@ interface Entry {
   readonly promise: Promise<unknown>;
   settledAt: number | undefined;
   failed: boolean;
+  unknown: boolean;
 }
 
 /**
@@ -75,7 +79,7 @@ export function createInProcessRefreshLock(options: InProcessRefreshLockOptions 
   const clock = options.clock ?? Date.now;
   const entries = new Map<string, Entry>();
   const expired = (entry: Entry, now: number): boolean =>
-    entry.settledAt !== undefined && now - entry.settledAt >= (entry.failed ? failureMs : graceMs);
+    entry.settledAt !== undefined && now - entry.settledAt >= (entry.failed && !entry.unknown ? failureMs : graceMs);
 
   // Map order is insertion order: the oldest entries come first, so sweeping stops early.
   const sweep = (now: number): void => {
@@ -93,7 +97,7 @@ export function createInProcessRefreshLock(options: InProcessRefreshLockOptions 
       const existing = entries.get(key);
       if (existing && !expired(existing, now)) return existing.promise as Promise<T>;
       entries.delete(key);
-      const entry: Entry = { promise: Promise.resolve(), settledAt: undefined, failed: false };
+      const entry: Entry = { promise: Promise.resolve(), settledAt: undefined, failed: false, unknown: false };
       const promise = (async () => refresh())().then(
         (value) => {
           entry.settledAt = clock();
@@ -102,6 +106,7 @@ export function createInProcessRefreshLock(options: InProcessRefreshLockOptions 
         (err: unknown) => {
           entry.settledAt = clock();
           entry.failed = true;
+          entry.unknown = (err as { code?: unknown } | null)?.code === "provider_timeout";
           throw err;
         },
       );

@@ -333,3 +333,44 @@ describe("createOAuthHttp", () => {
     });
   });
 });
+
+describe("createOAuthHttp: a refresh whose connection is lost has an unknown outcome", () => {
+  /** A token endpoint that reads the whole request (it may have rotated the token), then drops the connection. */
+  async function droppingServer(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+    const { createServer } = await import("node:http");
+    let received = 0;
+    const server = createServer((req) => {
+      req.resume();
+      req.on("end", () => {
+        received += 1;
+        req.socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address() as { port: number };
+    return { url: `http://127.0.0.1:${address.port}`, received: () => received, close: () => new Promise((r) => server.close(() => r())) };
+  }
+
+  const clientFor = (url: string): TokenClient => ({ clientId: "c", clientSecret: "s", tokenEndpoint: `${url}/token`, redirectUrl: "http://127.0.0.1/cb" });
+
+  it("a reset after the request was sent is provider_timeout (outcome unknown), not a definite refresh_failed", async () => {
+    const server = await droppingServer();
+    try {
+      const err = await createOAuthHttp({ timeoutMs: 2_000 }).refresh(clientFor(server.url), "rt-1").catch((e: unknown) => e);
+      expect(server.received()).toBe(1);
+      expect(err).toBeInstanceOf(FletAuthError);
+      expect((err as FletAuthError).code).toBe("provider_timeout");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a refused connection (nothing sent) is a definite refresh_failed", async () => {
+    const server = await droppingServer();
+    const url = server.url;
+    await server.close();
+    const err = await createOAuthHttp({ timeoutMs: 2_000 }).refresh(clientFor(url), "rt-1").catch((e: unknown) => e);
+    expect((err as FletAuthError).code).toBe("refresh_failed");
+    expect((err as FletAuthError).message).toMatch(/ECONNREFUSED/);
+  });
+});

@@ -87,6 +87,21 @@ describe("createInProcessRefreshLock", () => {
       await expect(second).resolves.toBe("ok");
     });
 
+    it("keeps a failure with an unknown outcome (provider_timeout) for graceMs, not failureMs: the possibly spent token is not sent again at once", async () => {
+      let now = 0;
+      const lock = createInProcessRefreshLock({ clock: () => now, failureMs: 100, graceMs: 10_000 });
+      const refresh = controlledRefresh<string>();
+      const first = lock.run("k", refresh.fn);
+      refresh.pending[0]?.reject(Object.assign(new Error("lost"), { code: "provider_timeout" }));
+      await expect(first).rejects.toThrow("lost");
+      now = 9_999;
+      await expect(lock.run("k", refresh.fn)).rejects.toThrow("lost");
+      expect(refresh.calls()).toBe(1);
+      now = 10_000;
+      void lock.run("k", refresh.fn);
+      expect(refresh.calls()).toBe(2);
+    });
+
     it("honours failureMs, measured from the failure", async () => {
       let now = 0;
       const lock = createInProcessRefreshLock({ clock: () => now, failureMs: 100 });
