@@ -123,8 +123,16 @@ export async function handleBackchannelLogout(rt: Runtime, req: Request, res: Re
       return undefined;
     }
   };
-  const entry = [...rt.config.providers].find(([, p]) => p.jwksUri !== undefined && expected(p) === issuer);
-  if (entry === undefined) return refuse("logout_token comes from no configured issuer");
+  // Several providers may share an issuer (one per client): the token's audience picks the one.
+  let audiences: unknown;
+  try {
+    audiences = decodeJwt(token).aud;
+  } catch {
+    audiences = undefined;
+  }
+  const audienceList = Array.isArray(audiences) ? audiences : [audiences];
+  const entry = [...rt.config.providers].find(([, p]) => p.jwksUri !== undefined && expected(p) === issuer && audienceList.includes(p.clientId));
+  if (entry === undefined) return refuse("logout_token comes from no configured issuer and client");
   const [name, provider] = entry;
   let claims: Record<string, unknown>;
   try {
