@@ -1,15 +1,17 @@
 /**
  * Shared pieces of the HTTP benchmarks: each app under test runs in its own child process
- * (bench/server.ts), so the load generator (autocannon, in this process) and the app do not
- * share one event loop; a login through the fake provider; autocannon runs with the server's
- * CPU time per request; markdown tables.
+ * (bench/server.ts), and so does the OpenID provider (bench/provider.ts, oauth2-mock-server), so
+ * the load generator (autocannon, in this process), the app and the provider do not share one
+ * event loop; autocannon runs interleaved round by round with the server's CPU time per request;
+ * markdown tables.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createRequire } from "node:module";
 import { availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { FakeProvider } from "../test/helpers/fake-provider.js";
+import type { ProviderCommand, ProviderStats } from "./provider.js";
+import type { Floor, VariantResult } from "./results.js";
 
 /** The subset of autocannon's programmatic API used here (the package ships no types). */
 export interface AutocannonRequest {
@@ -17,6 +19,8 @@ export interface AutocannonRequest {
   path?: string;
   headers?: Record<string, string>;
   setupRequest?: (req: { headers?: Record<string, string>; [k: string]: unknown }) => unknown;
+  /** Called with every response of this request; headers as autocannon gives them. */
+  onResponse?: (status: number, body: string, context: unknown, headers: Record<string, string | string[]>) => void;
 }
 
 export interface AutocannonOptions {
@@ -52,26 +56,51 @@ const autocannon = require("autocannon") as (options: AutocannonOptions) => Prom
 
 export const BENCH_SECRET = "bench-session-secret-0123456789abcdef";
 export const BENCH_REMEMBER_KEY = "bench-remember-key-0123456789abcdef0";
+/**
+ * The client registered at the provider (the mock accepts any). Letters and digits only: the mock
+ * takes the ID token's `aud` from the Basic credentials without form-decoding them, and
+ * openid-client form-encodes `-` as `%2D` there.
+ */
+export const CLIENT_ID = "benchclient";
+export const CLIENT_SECRET = "benchclientsecret0123456789";
 
 /** Seconds per measured run (env BENCH_DURATION, 2–5 recommended). */
 export const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 export const CONNECTIONS = 10;
 
-/** What the server child can be. */
-export type ServerKind = "bare" | "session" | "fletauth" | "fletauth-remember";
+/** What the server child can be (bench/server.ts). */
+export type ServerKind = "bare" | "session" | "passport" | "eoc" | "fletauth" | "fletauth-remember";
 
 export interface RunningServer {
+  readonly kind: ServerKind;
   readonly url: string;
   /** CPU time (user + system, µs) the server process has used so far. */
   cpu(): Promise<number>;
+  /** heapUsed in bytes after two full collections (start the server with `exposeGc`). */
+  heap(): Promise<number>;
+  /** Sessions in the server's session store and their size as JSON. */
+  sessions(): Promise<{ count: number; bytes: number }>;
   stop(): Promise<void>;
 }
 
+export interface ServerOptions {
+  /** Extra environment (see bench/server.ts). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Start with --expose-gc, for heap measurements. */
+  readonly exposeGc?: boolean;
+}
+
+const json = async <T>(url: string): Promise<T> => {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return (await res.json()) as T;
+};
+
 /** Starts bench/server.ts as a child process and waits until it listens. */
-export async function startServer(kind: ServerKind, fakeUrl: string, env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startServer(kind: ServerKind, providerUrl: string, options: ServerOptions = {}): Promise<RunningServer> {
   const child: ChildProcess = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [kind], {
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, ...env, FAKE_URL: fakeUrl, NODE_ENV: "development" },
+    execArgv: [...(options.exposeGc ? ["--expose-gc"] : []), "--import", "tsx"],
+    env: { ...process.env, ...options.env, PROVIDER_URL: providerUrl, NODE_ENV: "development" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const [message] = (await Promise.race([
@@ -82,11 +111,65 @@ export async function startServer(kind: ServerKind, fakeUrl: string, env: Record
   ])) as [{ port: number }];
   const url = `http://127.0.0.1:${message.port}`;
   return {
+    kind,
     url,
     async cpu() {
-      const res = await fetch(`${url}/__cpu`);
-      const body = (await res.json()) as { user: number; system: number };
+      const body = await json<{ user: number; system: number }>(`${url}/__cpu`);
       return body.user + body.system;
+    },
+    async heap() {
+      const body = await json<{ gc: boolean; heapUsed: number }>(`${url}/__heap`);
+      if (!body.gc) throw new Error("heap(): start the server with exposeGc");
+      return body.heapUsed;
+    },
+    sessions: () => json<{ count: number; bytes: number }>(`${url}/__sessions`),
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+export interface RunningProvider {
+  /** The issuer URL, `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** What the provider answered so far, and its CPU time. */
+  stats(): Promise<ProviderStats>;
+  /** `expires_in` of tokens issued for an authorization code from now on (`null`: the mock's 3600 s). */
+  setCodeTokenTtl(seconds: number | null): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts bench/provider.ts (oauth2-mock-server) as a child process. */
+export async function startProvider(): Promise<RunningProvider> {
+  const child: ChildProcess = fork(fileURLToPath(new URL("./provider.ts", import.meta.url)), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const [ready] = (await Promise.race([
+    once(child, "message"),
+    once(child, "exit").then(([code]) => {
+      throw new Error(`bench provider exited (${String(code)}) before listening`);
+    }),
+  ])) as [{ issuer: string }];
+  let nextId = 0;
+  const call = (command: ProviderCommand): Promise<ProviderStats> =>
+    new Promise((resolve) => {
+      const onMessage = (message: { id?: number; stats?: ProviderStats }): void => {
+        if (message.id !== command.id || message.stats === undefined) return;
+        child.off("message", onMessage);
+        resolve(message.stats);
+      };
+      child.on("message", onMessage);
+      child.send(command);
+    });
+  return {
+    url: ready.issuer,
+    stats: () => call({ type: "stats", id: ++nextId }),
+    async setCodeTokenTtl(seconds) {
+      await call({ type: "set", id: ++nextId, codeTokenTtl: seconds });
     },
     async stop() {
       if (child.exitCode !== null) return;
@@ -97,6 +180,9 @@ export async function startServer(kind: ServerKind, fakeUrl: string, env: Record
   };
 }
 
+/** Seconds of warm-up per scenario before the measured rounds (env BENCH_WARMUP). */
+export const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
+
 /** Rounds per scenario (env BENCH_ROUNDS); scenarios are interleaved round by round and the median kept. */
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
@@ -105,6 +191,14 @@ export interface Scenario {
   readonly name: string;
   readonly server: RunningServer;
   readonly options: Omit<AutocannonOptions, "url" | "connections" | "duration"> & { path?: string };
+  /**
+   * Requests that carry per-connection state (e.g. a cookie each response replaces): then every
+   * connection is its own autocannon instance with `connections: 1` and these requests, all
+   * running at once; their results are added up (p50: median, p99: highest of the instances).
+   */
+  readonly perConnection?: (connection: number) => AutocannonRequest[];
+  /** Runs before each run (the warm-up and every round), outside the measured time and CPU. */
+  readonly prepare?: () => Promise<void>;
   /** Called right before and after each measured run (not the warm-up), e.g. to count provider calls. */
   readonly onStart?: () => void;
   readonly onEnd?: () => void;
@@ -126,6 +220,10 @@ export interface Measured {
   readonly cpuUs: number;
   /** Responses that were not 2xx, transport errors, timeouts, and bodies verifyBody refused. */
   readonly bad: number;
+  /** Requests/s of every round, in order. */
+  readonly rpsRounds: readonly number[];
+  /** Server CPU µs/req of every round, in order. */
+  readonly cpuRounds: readonly number[];
 }
 
 interface Round {
@@ -137,40 +235,59 @@ interface Round {
   bad: number;
 }
 
-const median = (values: readonly number[]): number => {
+export const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((x, y) => x - y);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
+/** One autocannon run of `scenario` (or one instance per connection, see {@link Scenario.perConnection}). */
+async function cannon(scenario: Scenario, duration: number): Promise<Omit<Round, "cpuUs">> {
   const { path = "/me", ...rest } = scenario.options;
   const url = `${scenario.server.url}${path}`;
-  const cpuBefore = await scenario.server.cpu();
-  scenario.onStart?.();
-  const result = await autocannon({ url, connections: CONNECTIONS, duration, ...rest });
-  scenario.onEnd?.();
-  const cpuAfter = await scenario.server.cpu();
-  const total = result["2xx"] + result.non2xx;
+  const perConnection = scenario.perConnection;
+  if (perConnection === undefined) {
+    const result = await autocannon({ url, connections: CONNECTIONS, duration, ...rest });
+    return {
+      rps: result.requests.average,
+      total: result["2xx"] + result.non2xx,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      bad: result.non2xx + result.errors + result.timeouts + result.mismatches,
+    };
+  }
+  const results = await Promise.all(
+    Array.from({ length: CONNECTIONS }, (_, i) => autocannon({ url, connections: 1, duration, ...rest, requests: perConnection(i) })),
+  );
+  const sum = (f: (r: AutocannonResult) => number): number => results.reduce((acc, r) => acc + f(r), 0);
   return {
-    rps: result.requests.average,
-    total,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuUs: total === 0 ? Number.NaN : (cpuAfter - cpuBefore) / total,
-    bad: result.non2xx + result.errors + result.timeouts + result.mismatches,
+    rps: sum((r) => r.requests.average),
+    total: sum((r) => r["2xx"] + r.non2xx),
+    p50: median(results.map((r) => r.latency.p50)),
+    p99: Math.max(...results.map((r) => r.latency.p99)),
+    bad: sum((r) => r.non2xx + r.errors + r.timeouts + r.mismatches),
   };
 }
 
+async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
+  await scenario.prepare?.();
+  const cpuBefore = await scenario.server.cpu();
+  scenario.onStart?.();
+  const result = await cannon(scenario, duration);
+  scenario.onEnd?.();
+  const cpuAfter = await scenario.server.cpu();
+  return { ...result, cpuUs: result.total === 0 ? Number.NaN : (cpuAfter - cpuBefore) / result.total };
+}
+
 /**
- * Warms every scenario up (1 s), then measures them interleaved — a, b, c, a, b, c, … — for
+ * Warms every scenario up ({@link WARMUP} s), then measures them interleaved — a, b, c, a, b, c, … — for
  * {@link ROUNDS} rounds of {@link DURATION} seconds, so that load from elsewhere on a shared
  * machine hits every scenario alike; reports medians.
  */
 export async function measureAll(scenarios: readonly Scenario[]): Promise<Measured[]> {
   for (const s of scenarios) {
-    const { path = "/me", ...rest } = s.options;
-    await autocannon({ url: `${s.server.url}${path}`, connections: CONNECTIONS, duration: 1, ...rest });
+    await s.prepare?.();
+    await cannon(s, WARMUP);
   }
   const rounds: Round[][] = scenarios.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
@@ -188,45 +305,23 @@ export async function measureAll(scenarios: readonly Scenario[]): Promise<Measur
       p99: median(rs.map((x) => x.p99)),
       cpuUs: median(rs.map((x) => x.cpuUs)),
       bad: rs.reduce((sum, x) => sum + x.bad, 0),
+      rpsRounds: rs.map((x) => x.rps),
+      cpuRounds: rs.map((x) => x.cpuUs),
     };
   });
-}
-
-/** Cookie jar helpers for fetch: raw values exactly as Set-Cookie gave them. */
-export function absorb(jar: Record<string, string>, res: Response): void {
-  for (const line of res.headers.getSetCookie()) {
-    const pair = line.split(";")[0] ?? "";
-    const eq = pair.indexOf("=");
-    const value = pair.slice(eq + 1);
-    if (value === "") delete jar[pair.slice(0, eq)];
-    else jar[pair.slice(0, eq)] = value;
-  }
-}
-
-export function cookieHeader(jar: Readonly<Record<string, string>>): string {
-  return Object.entries(jar)
-    .map(([k, v]) => `${k}=${v}`)
-    .join("; ");
-}
-
-/** A real sign-in through the fake provider; returns the cookies the browser ends up with. */
-export async function login(server: RunningServer, fake: FakeProvider, loginPath: string): Promise<Record<string, string>> {
-  const jar: Record<string, string> = {};
-  const start = await fetch(`${server.url}${loginPath}`, { redirect: "manual" });
-  if (start.status !== 302) throw new Error(`login start answered ${start.status}: ${await start.text()}`);
-  absorb(jar, start);
-  const callback = new URL(await fake.authorize(start.headers.get("location") ?? ""));
-  const done = await fetch(`${server.url}${callback.pathname}${callback.search}`, { redirect: "manual", headers: { cookie: cookieHeader(jar) } });
-  await done.arrayBuffer();
-  if (done.status >= 400) throw new Error(`callback answered ${done.status}`);
-  absorb(jar, done);
-  return jar;
 }
 
 /** GET /me with cookies → the JSON body. */
 export async function me(server: RunningServer, cookie: string | undefined): Promise<{ signedIn: boolean; user: string | null }> {
   const res = await fetch(`${server.url}/me`, cookie === undefined ? {} : { headers: { cookie } });
   return (await res.json()) as { signedIn: boolean; user: string | null };
+}
+
+/** The `p`-th percentile (0–100) of `values`, nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
 export const int = (n: number): string => Math.round(n).toLocaleString("en-US");
@@ -245,5 +340,47 @@ export function printTable(rows: readonly Measured[], base: Measured): void {
 
 export function machineNotes(): string {
   const model = cpus()[0]?.model ?? "unknown CPU";
-  return `Node ${process.version}, ${availableParallelism()} CPUs (${model}), ${ROUNDS} interleaved rounds of ${DURATION} s per scenario (median), ${CONNECTIONS} connections; server in a child process, autocannon and the fake provider in the parent`;
+  return `Node ${process.version}, ${availableParallelism()} CPUs (${model}), ${ROUNDS} interleaved rounds of ${DURATION} s per scenario (median), ${CONNECTIONS} connections; server and provider in child processes, autocannon in the parent`;
+}
+
+/** What {@link withRatios} needs of a variant. */
+export interface RatioVariant {
+  readonly id: string;
+  readonly label: string;
+  readonly floor: Floor;
+  readonly isFloor?: boolean;
+  /** The Cookie header its requests carry. */
+  readonly cookie?: string;
+}
+
+/** Turns measured rows into results with their ratios to the floor of their comparison. */
+export function withRatios(variants: readonly RatioVariant[], rows: readonly Measured[]): VariantResult[] {
+  const floorRow = (floor: Floor): Measured => {
+    const i = variants.findIndex((v) => v.isFloor === true && v.floor === floor);
+    if (i < 0) throw new Error(`no floor for ${floor}`);
+    return rows[i] as Measured;
+  };
+  return variants.map((v, i) => {
+    const r = rows[i] as Measured;
+    const floor = floorRow(v.floor);
+    return {
+      id: v.id,
+      label: v.label,
+      floor: v.floor,
+      isFloor: v.isFloor === true,
+      rps: r.rps,
+      rpsMin: r.rpsMin,
+      rpsMax: r.rpsMax,
+      rpsRounds: r.rpsRounds,
+      cpuUs: r.cpuUs,
+      cpuRounds: r.cpuRounds,
+      p50Ms: r.p50,
+      p99Ms: r.p99,
+      total: r.total,
+      bad: r.bad,
+      ratio: r.rps / floor.rps,
+      cpuRatio: r.cpuUs / floor.cpuUs,
+      cookieBytes: v.cookie === undefined ? 0 : Buffer.byteLength(v.cookie),
+    };
+  });
 }

@@ -1,46 +1,120 @@
 /**
- * What fletAuth costs per request, against bare Express (same machine, same run):
+ * What a signed-in (and a signed-out) request costs with flet-auth and with its peers, each
+ * against express-session alone measured in the same run:
  *
- *   node --import tsx bench/overhead.ts          (BENCH_DURATION=5 BENCH_ROUNDS=3 by default 3 × 3 s)
+ *   node --import tsx bench/overhead.ts       (env BENCH_DURATION seconds per round, BENCH_ROUNDS rounds)
  *
- *   (1) bare Express route;
- *   (2) express-session alone (MemoryStore), no cookie;
- *   (3) fletAuth (its own express-session), signed out, no cookie;
- *   (4) fletAuth, signed in: a session cookie from a real login through the fake provider; the
- *       route reads req.auth (session load + sealed token opened + Authorization built).
+ * Every variant is its own server child (bench/server.ts); all are measured interleaved round by
+ * round (a, b, c, … a, b, c, …) with autocannon, and the median round is kept.
+ *
+ * Signed in — floor: express-session alone with a loaded session (the bench profile, a few
+ * hundred bytes, stored by `GET /signin-session`):
+ *   passport 0.7 + passport-local + express-session, the handler reading `req.user`;
+ *   express-openid-connect (its default encrypted cookie session), signed in at the provider
+ *   (oauth2-mock-server), the handler reading `req.oidc.user`;
+ *   flet-auth signed in at the same provider, the handler reading `req.auth`;
+ *   flet-auth, the handler awaiting `req.auth.getToken()` on a fresh token (no refresh).
+ * Signed out — floor: express-session alone, no cookie:
+ *   bare Express (no middleware at all), passport, express-openid-connect, flet-auth.
  */
-import { startFakeProvider } from "../test/helpers/fake-provider.js";
-import { cookieHeader, login, machineNotes, me, measureAll, printTable, startServer, type Measured } from "./common.js";
+import { Jar, signIn } from "./browser.js";
+import { machineNotes, me, measureAll, printTable, startProvider, startServer, withRatios, type Measured, type RunningServer, type Scenario } from "./common.js";
+import { BENCH_PROFILE, BENCH_PROFILE_BYTES } from "./profile.js";
+import { writePart, type Floor } from "./results.js";
+
+interface Variant {
+  readonly id: string;
+  readonly label: string;
+  readonly floor: Floor;
+  readonly isFloor?: boolean;
+  readonly server: RunningServer;
+  readonly cookie?: string;
+  readonly path?: string;
+  readonly expect: "signedIn" | "signedOut" | "token" | "any";
+}
+
+const BODY_CHECK: Record<Variant["expect"], ((b: string) => boolean) | undefined> = {
+  signedIn: (b) => b.includes('"signedIn":true'),
+  signedOut: (b) => b.includes('"signedIn":false'),
+  token: (b) => b.includes('"accessTokenLength"'),
+  any: undefined,
+};
+
+async function signedInCookie(server: RunningServer, how: () => Promise<Jar>): Promise<string> {
+  const cookie = (await how()).header();
+  const answer = await me(server, cookie);
+  if (!answer.signedIn || answer.user !== BENCH_PROFILE.sub) throw new Error(`${server.kind}: the sign-in did not sign in (${JSON.stringify(answer)})`);
+  return cookie;
+}
 
 async function main(): Promise<void> {
-  const fake = await startFakeProvider({ accessTokenTtl: 3600 });
-  const bare = await startServer("bare", fake.url);
-  const sessionOnly = await startServer("session", fake.url);
-  const signedOut = await startServer("fletauth", fake.url);
-  const signedIn = await startServer("fletauth", fake.url);
-  let rows: Measured[];
+  const provider = await startProvider();
+  const kinds = ["bare", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
+  const servers = await Promise.all(kinds.map((k) => startServer(k, provider.url)));
+  const [bare, sessionNone, sessionLoaded, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut] = servers as [
+    RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,
+  ];
   try {
-    const jar = await login(signedIn, fake, "/login/idp");
-    const cookie = cookieHeader(jar);
-    if (!(await me(signedIn, cookie)).signedIn) throw new Error("the login did not sign in");
-    const userinfo = fake.count("/userinfo");
-    rows = await measureAll([
-      { name: "(1) bare Express", server: bare, options: {} },
-      { name: "(2) express-session alone, no cookie", server: sessionOnly, options: {} },
-      { name: "(3) fletAuth, signed out, no cookie", server: signedOut, options: { verifyBody: (b) => b.includes('"signedIn":false') } },
-      {
-        name: "(4) fletAuth, signed in (session cookie), reading req.auth",
-        server: signedIn,
-        options: { headers: { cookie }, verifyBody: (b) => b.includes('"signedIn":true') },
-      },
-    ]);
-    if (fake.count("/userinfo") !== userinfo) throw new Error("a signed-in request called the provider");
+    const floorCookie = await signedInCookie(sessionLoaded, async () => {
+      const jar = new Jar();
+      await jar.get(`${sessionLoaded.url}/signin-session`);
+      return jar;
+    });
+    const passportCookie = await signedInCookie(passportIn, async () => {
+      const jar = new Jar();
+      const answer = await jar.postForm(`${passportIn.url}/signin-passport`, { username: BENCH_PROFILE.email, password: "bench-password" });
+      if (answer.status !== 200) throw new Error(`passport sign-in answered ${answer.status}`);
+      return jar;
+    });
+    const eocCookie = await signedInCookie(eocIn, () => signIn(eocIn.url, "/login"));
+    const fletCookie = await signedInCookie(fletIn, () => signIn(fletIn.url, "/login/idp"));
+    const fletTokenCookie = await signedInCookie(fletToken, () => signIn(fletToken.url, "/login/idp"));
+
+    const variants: Variant[] = [
+      { id: "session-loaded", label: `express-session alone, loaded session (${BENCH_PROFILE_BYTES}-byte user)`, floor: "signed-in", isFloor: true, server: sessionLoaded, cookie: floorCookie, expect: "signedIn" },
+      { id: "passport-in", label: "passport 0.7 + express-session, signed in, reading req.user", floor: "signed-in", server: passportIn, cookie: passportCookie, expect: "signedIn" },
+      { id: "eoc-in", label: "express-openid-connect, signed in, reading req.oidc.user", floor: "signed-in", server: eocIn, cookie: eocCookie, expect: "signedIn" },
+      { id: "fletauth-in", label: "flet-auth, signed in, reading req.auth", floor: "signed-in", server: fletIn, cookie: fletCookie, expect: "signedIn" },
+      { id: "fletauth-token", label: "flet-auth, signed in, await req.auth.getToken() (fresh token)", floor: "signed-in", server: fletToken, cookie: fletTokenCookie, path: "/token", expect: "token" },
+      { id: "session-none", label: "express-session alone, no cookie", floor: "signed-out", isFloor: true, server: sessionNone, expect: "signedOut" },
+      { id: "bare", label: "bare Express (no middleware)", floor: "signed-out", server: bare, expect: "signedOut" },
+      { id: "passport-out", label: "passport 0.7 + express-session, signed out", floor: "signed-out", server: passportOut, expect: "signedOut" },
+      { id: "eoc-out", label: "express-openid-connect, signed out", floor: "signed-out", server: eocOut, expect: "signedOut" },
+      { id: "fletauth-out", label: "flet-auth, signed out", floor: "signed-out", server: fletOut, expect: "signedOut" },
+    ];
+    const before = await provider.stats();
+    const scenarios: Scenario[] = variants.map((v) => {
+      const verifyBody = BODY_CHECK[v.expect];
+      return {
+        name: v.label,
+        server: v.server,
+        options: {
+          ...(v.path !== undefined ? { path: v.path } : {}),
+          ...(v.cookie !== undefined ? { headers: { cookie: v.cookie } } : {}),
+          ...(verifyBody !== undefined ? { verifyBody } : {}),
+        },
+      };
+    });
+    const rows = await measureAll(scenarios);
+    const after = await provider.stats();
+    const providerCalls = after.authorizationCode + after.refreshToken + after.userinfo - (before.authorizationCode + before.refreshToken + before.userinfo);
+    const results = withRatios(variants, rows);
+    writePart("requests", { variants: results, providerCalls });
+
+    console.log(`## Per-request cost against express-session alone\n\n${machineNotes()}\n`);
+    for (const floor of ["signed-in", "signed-out"] as const) {
+      const idx = variants.flatMap((v, i) => (v.floor === floor ? [i] : []));
+      console.log(`\n### ${floor} (ratio to ${variants[idx[0] as number]?.label})\n`);
+      printTable(
+        idx.map((i) => rows[i] as Measured),
+        rows[idx[0] as number] as Measured,
+      );
+    }
+    console.log(`\nProvider token/userinfo requests while the variants ran: ${providerCalls} (a signed-in request must not call the provider).`);
+    if (providerCalls !== 0) process.exitCode = 1;
   } finally {
-    await Promise.all([bare.stop(), sessionOnly.stop(), signedOut.stop(), signedIn.stop()]);
-    await fake.close();
+    await Promise.all([...servers.map((s) => s.stop()), provider.stop()]);
   }
-  console.log(`## Per-request overhead\n\n${machineNotes()}\n`);
-  printTable(rows, rows[0] as Measured);
 }
 
 await main();

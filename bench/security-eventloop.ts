@@ -11,6 +11,7 @@ import { setImmediate as yieldToLoop, setTimeout as sleep } from "node:timers/pr
 import { clearDerivedKeyCache } from "../lib/crypto/keys.js";
 import { decrypt, decryptSync, encrypt } from "../lib/crypto/security.js";
 import { createSealer, type Sealer } from "../lib/crypto/sealer.js";
+import { writePart } from "./results.js";
 
 const N = 16;
 const SECRET = "bench-secret-key-0123456789abcdef";
@@ -96,6 +97,25 @@ async function main(): Promise<void> {
   const rotatedOpens = await perSecond(() => rotated.open(sealed));
   const rejects = await perSecond(() => sealer.open(forged));
   const rotatedRejects = await perSecond(() => rotated.open(forged));
+
+  const elRow = (label: string, d: Delay, wall: boolean): { label: string; p50Ms: number; p99Ms: number; maxMs: number; wallMs: number | null } => ({
+    label,
+    p50Ms: d.p50,
+    p99Ms: d.p99,
+    maxMs: d.max,
+    wallMs: wall ? d.wall : null,
+  });
+  writePart("eventLoop", {
+    decrypts: N,
+    rows: [elRow("idle baseline (2 s)", idle, false), elRow(`${N} × decrypt concurrently`, async16, true), elRow(`${N} × decryptSync back to back`, sync16, true)],
+    sealer: [
+      { label: "open valid token", perSecond: opens },
+      { label: "open valid token, 2 secrets, sealed by the second (rotation)", perSecond: rotatedOpens },
+      { label: "reject forged token (bad MAC)", perSecond: rejects },
+      { label: "reject forged token, 2 secrets (both tried)", perSecond: rotatedRejects },
+    ],
+    tokenBytes: Buffer.byteLength(tokenJson),
+  });
 
   console.log(`Node ${process.version}, ${availableParallelism()} CPUs, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? "4 (default)"}`);
   console.log(`\n### Event-loop delay (ms), ${N} decrypts at 600 000 PBKDF2 iterations\n`);
