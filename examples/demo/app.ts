@@ -81,7 +81,7 @@ export async function createDemo(options: DemoOptions): Promise<Demo> {
     idp = await startDemoIdp({
       port: options.idpPort ?? 0,
       issuerHost: host,
-      clients: [{ clientId: DEMO_CLIENT_ID, clientSecret, redirectUris: [redirectUrl] }],
+      clients: [{ clientId: DEMO_CLIENT_ID, clientSecret, redirectUris: [redirectUrl], postLogoutRedirectUris: [`${origin}/flet-auth/logged-out`] }],
     });
   } catch (err) {
     await closeServer(server);
@@ -94,6 +94,9 @@ export async function createDemo(options: DemoOptions): Promise<Demo> {
     secret: env["SESSION_SECRET"] || randomSecret(),
     rememberMe: { secretKey: env["REMEMBER_ME_KEY"] || randomSecret() },
     fetchGroups: true,
+    // Signing out of the demo signs out at its identity provider too (RP-initiated logout), so the
+    // next "Login" shows the provider's form again.
+    idpLogout: true,
     ...(options.completePageHtml !== undefined ? { completePageHtml: options.completePageHtml } : {}),
   });
   logEvents(auth, log);
@@ -123,6 +126,11 @@ function demoProvider(idp: DemoIdp, clientSecret: string, redirectUrl: string): 
     // oidc-provider sends `iss` with every authorization response (RFC 9207).
     issuer: idp.issuer,
     requireIssuer: true,
+    // OpenID Connect: ID tokens verified against the provider's keys (req.auth.claims), and its
+    // logout and revocation endpoints used at sign-out.
+    jwksUri: idp.jwksUri,
+    endSessionEndpoint: idp.endSessionEndpoint,
+    revocationEndpoint: idp.revocationEndpoint,
     fetchGroups: async (ctx) => {
       const { data } = await ctx.getJson(idp.userinfoEndpoint);
       const groups = (data as { groups?: unknown }).groups;
@@ -419,10 +427,13 @@ const HOME_SCRIPT = `
 
 function sendPage(res: Response, status: number, title: string, body: string, script?: string): void {
   const nonce = randomBytes(16).toString("base64");
+  // form-action also covers the redirect a form's answer makes: the Logout form's POST answers
+  // with a redirect to the identity provider's end-session page (RP-initiated logout), on
+  // loopback for the demo provider, on https for the real ones.
   res.set(
     "Content-Security-Policy",
     `default-src 'none'; script-src 'self' 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; ` +
-      "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+      "img-src 'self'; form-action 'self' http://localhost:* http://127.0.0.1:* https:; base-uri 'none'; frame-ancestors 'none'",
   );
   res.set("Cache-Control", "no-store");
   res.set("X-Content-Type-Options", "nosniff");

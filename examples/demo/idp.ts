@@ -39,6 +39,8 @@ export interface DemoIdpClient {
   clientId: string;
   clientSecret: string;
   redirectUris: string[];
+  /** Where RP-initiated logout may send the browser back (OpenID Connect RP-Initiated Logout 1.0). */
+  postLogoutRedirectUris?: string[];
 }
 
 export interface DemoIdpOptions {
@@ -74,6 +76,10 @@ export interface DemoIdp {
   readonly tokenEndpoint: string;
   readonly userinfoEndpoint: string;
   readonly endSessionEndpoint: string;
+  /** The provider's JSON Web Key Set (ID tokens are signed with its key). */
+  readonly jwksUri: string;
+  /** RFC 7009 revocation endpoint. */
+  readonly revocationEndpoint: string;
   readonly users: ReadonlyArray<Readonly<DemoIdpUser>>;
   /** Token-endpoint requests observed for a grant type (via the provider's `grant.success` / `grant.error` events). */
   grants(type: DemoIdpGrantType): { success: number; error: number };
@@ -490,6 +496,8 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     tokenEndpoint,
     userinfoEndpoint,
     endSessionEndpoint,
+    jwksUri: provider.urlFor("jwks"),
+    revocationEndpoint: provider.urlFor("revocation"),
     users,
     grants: (type) => ({ ...counts[type] }),
     signIn: (authorizeUrl, signInOptions = {}) =>
@@ -522,6 +530,7 @@ function createProvider(
       client_id: c.clientId,
       client_secret: c.clientSecret,
       redirect_uris: c.redirectUris,
+      post_logout_redirect_uris: c.postLogoutRedirectUris ?? [],
       // "web" (the default) is kept on purpose: oidc-provider only forbids
       // http/localhost redirect URIs for web clients using the implicit flow.
       application_type: "web",
@@ -577,6 +586,8 @@ function createProvider(
     },
     features: {
       devInteractions: { enabled: false },
+      // RFC 7009: flet-auth revokes the refresh token at sign-out.
+      revocation: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx: { body?: unknown; type?: string }, form: string) {

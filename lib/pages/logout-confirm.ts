@@ -6,7 +6,7 @@ import { escapeHtml } from "./complete-page.js";
  * `<img src=/logout>` must not sign anyone out on browsers without Fetch Metadata, so the
  * sign-out waits for the user to press the button (a POST, which the Origin check covers).
  */
-export function renderLogoutConfirm(action: string, nonce: string): { readonly html: string; readonly csp: string } {
+export function renderLogoutConfirm(action: string, nonce: string, endSessionOrigins: readonly string[] = []): { readonly html: string; readonly csp: string } {
   const html = `<!doctype html>
 <html lang="en">
 <head>
@@ -22,6 +22,9 @@ export function renderLogoutConfirm(action: string, nonce: string): { readonly h
 </body>
 </html>
 `;
-  const csp = `default-src 'none'; style-src 'nonce-${nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+  // form-action covers the redirect the form's answer makes too: with RP-initiated logout that is
+  // the provider's end-session endpoint.
+  const targets = ["'self'", ...endSessionOrigins].join(" ");
+  const csp = `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${targets}; frame-ancestors 'none'; base-uri 'none'`;
   return { html, csp };
 }

@@ -75,7 +75,8 @@ function isSameOriginGet(req: Request): boolean {
 
 /** The confirmation page: the same URL (query kept), as a POST behind a button. */
 function confirm(rt: Runtime, req: Request, res: Response): void {
-  const page = renderLogoutConfirm(req.originalUrl, Buffer.from(rt.config.randomBytes(16)).toString("base64"));
+  const origins = [...new Set([...rt.config.providers.values()].flatMap((p) => (p.endSessionEndpoint ? [new URL(p.endSessionEndpoint).origin] : [])))];
+  const page = renderLogoutConfirm(req.originalUrl, Buffer.from(rt.config.randomBytes(16)).toString("base64"), origins);
   noStore(res);
   res.set("Content-Security-Policy", page.csp);
   res.status(200).type("html").send(page.html);

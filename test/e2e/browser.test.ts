@@ -323,24 +323,37 @@ describe.skipIf(!hasChromium)("demo app in Chromium", () => {
     });
   }, SCENARIO_TIMEOUT_MS);
 
-  it("logout: after signing in, Logout brings the home page back signed out", async () => {
+  it("logout: Logout signs out here and at the demo identity provider (RP-initiated logout), then the next Login shows the provider's form again", async () => {
     await inFreshContext(async (context, page) => {
       await signInSameTab(page);
       await page.waitForURL(`${app().url}/`);
       await shouldShowSignedIn(page);
 
-      const [logout] = await Promise.all([
-        page.waitForResponse((res) => res.url() === `${app().url}/logout` && res.request().method() === "POST"),
-        page.getByRole("button", { name: "Logout" }).click(),
-      ]);
-      // A same-origin form POST (Sec-Fetch-Site: same-origin; Origin: null under Referrer-Policy: no-referrer).
-      const answer = page.locator("[role=alert]");
-      const why = (await answer.count()) > 0 ? await answer.first().textContent() : "";
-      expect(logout.status(), `POST /logout was refused: ${why ?? ""}`).toBe(303);
-      await page.waitForURL(`${app().url}/`);
-      await shouldShowSignedOut(page);
-      expect((await status(context)).signedIn).toBe(false);
+      // A same-origin form POST (Sec-Fetch-Site: same-origin; Origin: null under Referrer-Policy:
+      // no-referrer). The demo signs out at its provider too: the answer sends the browser to the
+      // provider's end-session page, whose confirmation form appears.
+      const visited: string[] = [];
+      page.on("framenavigated", (frame) => {
+        if (frame === page.mainFrame()) visited.push(frame.url());
+      });
+      await page.getByRole("button", { name: "Logout" }).click();
+      // Signed out here before anything happens at the provider.
       expect(logs).toContain(`logout: provider=demo user=${DEFAULT_DEMO_USER.id} reason=logout`);
+      // The provider's end-session page (it may ask to confirm), then back through flet-auth's
+      // post-logout route to the home page, signed out.
+      const idpOrigin = new URL(app().idp.issuer).origin;
+      const home = `${app().url}/`;
+      await page.waitForURL((url) => url.origin === idpOrigin);
+      await page.locator("#logout-yes").click();
+      await page.waitForURL(home);
+      expect(visited.some((url) => new URL(url).pathname === "/session/end" || new URL(url).origin === idpOrigin), visited.join("\n")).toBe(true);
+      expect((await status(context)).signedIn).toBe(false);
+      await shouldShowSignedOut(page);
+      await page.screenshot({ path: "test-results/screenshots/after-idp-logout.png" }).catch(() => undefined);
+      // The provider's session is gone: "Login" shows its sign-in form again, not a silent consent.
+      await page.getByRole("link", { name: "Login with Demo", exact: true }).click();
+      await page.getByLabel("Email").waitFor();
+      expect(new URL(page.url()).origin).toBe(new URL(app().idp.issuer).origin);
     });
   }, SCENARIO_TIMEOUT_MS);
   // Issue 12, item 7: the demo's first hour. One scenario per point, each with a screenshot.
