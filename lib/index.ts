@@ -27,7 +27,7 @@ export type { LoginOptions, LogoutOptions, SavedTokenLoginOptions } from "./sign
 export { Authorization } from "./signin/authorization.js";
 export { OAuthToken, type OAuthTokenFields } from "./oauth/token.js";
 export type { User, Group } from "./signin/user.js";
-export { OAuthProvider, type OAuthProviderOptions, type ProviderContext, type UserProfile } from "./providers/provider.js";
+export { OAuthProvider, type DiscoverOptions, type OAuthProviderOptions, type ProviderContext, type UserProfile } from "./providers/provider.js";
 export { GitHubOAuthProvider, type GitHubOAuthProviderOptions } from "./providers/github.js";
 export { AzureOAuthProvider, type AzureOAuthProviderOptions } from "./providers/azure.js";
 export { Auth0OAuthProvider, type Auth0OAuthProviderOptions } from "./providers/auth0.js";

@@ -47,7 +47,7 @@ export interface RecordCache {
   set(sealed: string, opened: OpenedRecord): void;
 }
 
-export function createRecordCache(maxEntries = 10_000): RecordCache {
+export function createRecordCache(maxEntries = 2_000): RecordCache {
   const entries = new Map<string, OpenedRecord>();
   return {
     get: (sealed) => entries.get(sealed),
