@@ -149,7 +149,7 @@ function page(r: BenchRun, svgName: string): string {
   }
   if (r.failures.length > 0) md.push(`> **Benches that failed in this run:** ${r.failures.join(", ")} — their sections are missing or partial.`, "");
   md.push(
-    "Every figure on this page comes from **one run** of `npm run bench` (`bench/`), written to `bench/results/latest.json` and turned into this page and the chart by `bench/report.ts`. Compare rows within a table: each ratio is against a floor measured in the same run, with all variants interleaved round by round (a, b, c, … a, b, c, …) so that load from elsewhere hits them alike. Method and files: [bench/README.md](../bench/README.md).",
+    "Every figure on this page comes from **one run** of `npm run bench` (`bench/`), written to `bench/results/latest.json` and turned into this page and the chart by `bench/report.ts`. Compare rows within a table: each ratio is against a floor measured in the same run, with all variants interleaved round by round (a, b, c, … a, b, c, …) so that load from elsewhere hits them alike. Method and files: `bench/README.md` in the repository.",
     "",
     `- **Run:** ${r.startedAt.replace("T", " ").slice(0, 16)} UTC, ${int(r.seconds / 60)} min; \`${r.command}\` (${s["rounds"]} rounds × ${s["durationS"]} s per variant after ${s["warmupS"]} s of warm-up, ${s["connections"]} connections).`,
     `- **Machine:** ${machineLine(r)}.`,
