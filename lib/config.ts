@@ -104,7 +104,10 @@ export interface FletAuthOptions {
   readonly refreshLock?: RefreshLock;
   /**
    * Where server-side records live that instances must agree on: remember-me series, ended
-   * sign-ins, claimed login states. Use `createRedisStore(client)` with several instances.
+   * sign-ins, claimed login states — and, when given (or when the session store is
+   * express-session's MemoryStore), the sealed sign-in records themselves, so that the session
+   * keeps only their ids and a signed-in request costs what a small session costs. Use
+   * `createRedisStore(client)` with several instances.
    * @default an in-memory store (one process)
    */
   readonly store?: FletAuthStore;
@@ -163,6 +166,11 @@ export interface FletAuthConfig {
   readonly http: OAuthHttp;
   readonly refreshLock: RefreshLock;
   readonly store: FletAuthStore;
+  /**
+   * Whether the app chose `store`: sign-in records then live there (lib/signin/stored.ts). The
+   * in-memory default holds them only while sessions are as process-local as it is.
+   */
+  readonly storeGiven: boolean;
   readonly storeTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
@@ -239,6 +247,7 @@ export function resolveConfig(options: FletAuthOptions): FletAuthConfig {
     store:
       implementation("options.store", options.store, ["getMany", "set", "swap", "delete"]) ??
       createMemoryStore(options.clock ? { clock: options.clock } : {}),
+    storeGiven: options.store !== undefined,
     storeTimeoutMs: number("options.storeTimeoutMs", options.storeTimeoutMs, 3_000, 1, 60_000),
     idleTimeoutMs: lifetime("options.idleTimeoutMs", options.idleTimeoutMs, 86_400_000),
     absoluteTimeoutMs: lifetime("options.absoluteTimeoutMs", options.absoluteTimeoutMs, 7 * 86_400_000),

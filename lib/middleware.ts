@@ -19,6 +19,7 @@ import { lazySessionMiddleware, loadSession } from "./session/session.js";
 import type { Authorization } from "./signin/authorization.js";
 import { requestMethods } from "./signin/request-methods.js";
 import { createRecordCache } from "./signin/records.js";
+import { createEndedKeyCache } from "./signin/stored.js";
 import { setRequestAuth } from "./signin/request-auth.js";
 
 /**
@@ -66,6 +67,7 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     rememberMe: config.rememberMe ? createRememberMe(config.rememberMe, config.clock, config.logger) : undefined,
     claimedStates: createClaimedStates(),
     records: createRecordCache(),
+    endedKeys: createEndedKeyCache(),
     warnedShortLived: new Set(),
     keySets: new Map(),
     warnedOrigins: new Set(),

@@ -22,8 +22,9 @@ import type { Runtime } from "../runtime.js";
 import { authData, saveSession, setAuthData } from "../session/session.js";
 import { updateAuthorizationToken, type Authorization } from "../signin/authorization.js";
 import { currentProvider } from "../signin/current.js";
-import { recordLatestToken, signInState } from "../signin/lifetime.js";
-import { openRecord, sealRecord } from "../signin/records.js";
+import { recordLatestToken } from "../signin/lifetime.js";
+import { sealRecord } from "../signin/records.js";
+import { loadSignIns, removeSignIn, updateSignIn } from "../signin/stored.js";
 import { withDeadline } from "../util/deadline.js";
 import { verifyIdToken } from "../oidc/id-token.js";
 import { verifiesIdTokens } from "../providers/provider.js";
@@ -163,11 +164,12 @@ export function oneOffBinding(rt: Runtime): RefreshBinding {
 }
 
 /**
- * `getToken()` of a stored authorization: refresh, then persist to this request's session (and
- * to the remember-me cookie while headers can still be sent) — unless the sign-in ended while the
- * refresh ran (a logout from the same browser): then nothing is written, so the logout sticks.
- * When the provider answers `invalid_grant` the grant is gone: the authorization is removed and
- * `logout` emitted (checklist 28); other failures leave the session as it was.
+ * `getToken()` of a stored authorization: refresh, then store the sign-in's record with the new
+ * token (every request and session copy of this sign-in reads it from there) and update the
+ * remember-me cookie while headers can still be sent — unless the sign-in ended while the refresh
+ * ran (a logout from the same browser): then nothing is written, so the logout sticks. When the
+ * provider answers `invalid_grant` the grant is gone: the sign-in is removed and `logout` emitted
+ * (checklist 28); other failures leave it as it was.
  */
 export async function refreshStored(rt: Runtime, req: Request, res: Response, auth: Authorization, signInId: string, token: OAuthToken): Promise<OAuthToken> {
   let result: RefreshResult;
@@ -175,12 +177,15 @@ export async function refreshStored(rt: Runtime, req: Request, res: Response, au
   try {
     result = await refreshToFresh(rt, auth.provider, auth.oauthProvider, token, `signin:${signInId}`, role);
   } catch (err) {
-    if (err instanceof FletAuthError && err.oauthError === "invalid_grant") await dropRevoked(rt, req, res, auth, role.leader);
+    if (err instanceof FletAuthError && err.oauthError === "invalid_grant") await dropRevoked(rt, req, res, auth, signInId, role.leader);
     throw err;
   }
   const next = result.token;
-  const data = authData(req);
-  const opened = await openRecord(rt, auth.provider, data.auths?.[auth.provider]);
+  // The record as stored now (not as this request first read it): a waiter reads the leader's.
+  const held = authData(req).auths?.[auth.provider];
+  const [loaded] = held === undefined ? [] : await loadSignIns(rt, [[auth.provider, held]]);
+  const stored = loaded?.id === signInId ? loaded : undefined;
+  const opened = stored?.opened;
   // OpenID Connect Core §12.2: a refreshed ID token is verified like the first (no nonce, same sub).
   let oidc: { idToken: string; claims: Readonly<Record<string, unknown>> } | undefined;
   if (result.idToken !== undefined && opened !== undefined && verifiesIdTokens(auth.oauthProvider, opened.record.scope)) {
@@ -194,23 +199,31 @@ export async function refreshStored(rt: Runtime, req: Request, res: Response, au
       oidc = { idToken: result.idToken, claims };
     } catch (err) {
       // The identity can no longer be trusted: the sign-in ends.
-      await dropRevoked(rt, req, res, auth, role.leader);
+      await dropRevoked(rt, req, res, auth, signInId, role.leader);
       throw new FletAuthError("refresh_failed", err instanceof Error ? err.message : "The refreshed ID token was refused.", { cause: err, status: 401 });
     }
   }
-  // The session no longer holds this sign-in (signed out in this request), or the sign-in was
-  // ended elsewhere while we refreshed: this request may use the token it waited for, but
-  // nothing is persisted — no session write under an id a logout destroyed, no cookie.
-  if (opened === undefined || opened.record.id !== signInId || (await signInState(rt.config, [opened.record])).ended.has(signInId)) return next;
-  const refreshes = opened.record.refreshes + 1;
-  const sealed = await sealRecord(rt, { ...opened.record, token: next.toJson(), refreshes, ...(oidc ?? {}) });
-  setAuthData(req, { ...data, auths: { ...data.auths, [auth.provider]: sealed } });
-  await saveSession(req);
-  // For this sign-in only (its id is in its session alone): a stale copy of the session that a
-  // slower request writes back later is healed from here instead of presenting a spent token.
-  await recordLatestToken(rt.config, signInId, refreshes, await rt.tokens.seal(next.toJson())).catch((err: unknown) => {
-    rt.config.logger.warn("flet-auth: could not record the refreshed token in the store", err);
-  });
+  // The session no longer names this sign-in (signed out in this request), its record is gone, or
+  // it was ended elsewhere while we refreshed: this request may use the token it waited for, but
+  // nothing is persisted — no record written back after a logout removed it, no cookie.
+  if (stored === undefined || opened === undefined || stored.ended) return next;
+  if (stored.inSession) {
+    const refreshes = opened.record.refreshes + 1;
+    const record = { ...opened.record, token: next.toJson(), refreshes, ...(oidc ?? {}) };
+    const data = authData(req);
+    setAuthData(req, { ...data, auths: { ...data.auths, [auth.provider]: await sealRecord(rt, record) } });
+    await saveSession(req);
+    // For this sign-in only (its id is in its session alone): a stale copy of the session that a
+    // slower request writes back later is healed from here instead of presenting a spent token.
+    await recordLatestToken(rt.config, signInId, refreshes, await rt.tokens.seal(next.toJson())).catch((err: unknown) => {
+      rt.config.logger.warn("flet-auth: could not record the refreshed token in the store", err);
+    });
+  } else {
+    const token = next.toJson();
+    // A waiter of the same sign-in finds the leader's record already stored: nothing to write.
+    const written = await updateSignIn(rt, stored, (r) => (r.token === token ? undefined : { ...r, token, refreshes: r.refreshes + 1, ...(oidc ?? {}) }));
+    if (!written) return next;
+  }
   if (rt.rememberMe && !res.headersSent && opened.record.series !== undefined) {
     const remembered = await rt.rememberMe.read(req);
     if (remembered?.provider === auth.provider && remembered.series === opened.record.series) {
@@ -222,7 +235,9 @@ export async function refreshStored(rt: Runtime, req: Request, res: Response, au
   return next;
 }
 
-async function dropRevoked(rt: Runtime, req: Request, res: Response, auth: Authorization, announce: boolean): Promise<void> {
+async function dropRevoked(rt: Runtime, req: Request, res: Response, auth: Authorization, signInId: string, announce: boolean): Promise<void> {
+  // The grant is gone for every copy of this sign-in, not only this session's.
+  await removeSignIn(rt, signInId).catch(() => undefined);
   const data = authData(req);
   const auths = { ...data.auths };
   delete auths[auth.provider];

@@ -5,9 +5,10 @@ export interface FletAuthSessionData {
   /** Pending logins by hashed state. */
   tx?: TransactionTable;
   /**
-   * Signed-in providers by name, each a sealed `SignInRecord` (lib/signin/records.ts): a Fernet
-   * token under a key derived from the session secret, so the store holds nothing readable and
-   * nothing it can edit undetected.
+   * Signed-in providers by name, each the id of its sign-in. The records themselves (tokens, user,
+   * lifetimes) are sealed in the flet-auth store under that id (lib/signin/stored.ts): a Fernet
+   * token under a key derived from the session secret, so no store holds anything readable or
+   * anything it can edit undetected, and the session stays small.
    */
   auths?: Record<string, string>;
   /** The provider of the last sign-in: `req.auth`. */

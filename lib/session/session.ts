@@ -42,12 +42,13 @@ export function lazySessionMiddleware(config: FletAuthConfig): () => RequestHand
  * {@link loadSession}: a store that hangs (node-redis queues commands while disconnected)
  * answers 503 `session_unavailable` in bounded time instead of holding the request.
  */
-const deadlines = new WeakMap<Request, number>();
+const STORE_DEADLINE = Symbol("flet-auth.storeDeadline");
+type DeadlineCarrier = Request & { [STORE_DEADLINE]?: number };
 const DEFAULT_STORE_TIMEOUT_MS = 3_000;
 
 /** `operation` within the request's store deadline; failures become 503 `session_unavailable`. */
 function bounded(req: Request, what: string, operation: (done: (err?: unknown) => void) => void): Promise<void> {
-  const ms = deadlines.get(req) ?? DEFAULT_STORE_TIMEOUT_MS;
+  const ms = (req as DeadlineCarrier)[STORE_DEADLINE] ?? DEFAULT_STORE_TIMEOUT_MS;
   const settled = new Promise<void>((resolve, reject) => operation((err?: unknown) => (err ? reject(sessionError(err)) : resolve())));
   return withDeadline(settled, ms, () => sessionError(new Error(`the session store did not ${what} within ${ms} ms`)));
 }
@@ -64,19 +65,21 @@ export function loadSession(
   done: (err?: FletAuthError) => void,
 ): void {
   const ms = rt.config.storeTimeoutMs;
-  deadlines.set(req, ms);
+  (req as DeadlineCarrier)[STORE_DEADLINE] = ms;
   if (req.session !== undefined) return done();
   let finished = false;
+  let timer: NodeJS.Timeout | undefined;
   const finish = (err?: unknown): void => {
     if (finished) return;
     finished = true;
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     if (err !== undefined && err !== null) return done(sessionError(err));
     if (req.session === undefined) return done(new FletAuthError("session_unavailable", "flet-auth needs a session, and none was created."));
     done();
   };
-  const timer = setTimeout(() => finish(new Error(`the session store did not load the session within ${ms} ms`)), ms);
   rt.ownSession()(req, res, finish);
+  // A visitor without a session cookie gets a new session synchronously: no store, no deadline.
+  if (!finished) timer = setTimeout(() => finish(new Error(`the session store did not load the session within ${ms} ms`)), ms);
 }
 
 /**
@@ -111,6 +114,15 @@ function isTransaction(value: unknown): boolean {
     typeof value["createdAt"] === "number" &&
     Array.isArray(value["scope"])
   );
+}
+
+/**
+ * Whether the request's session lives in express-session's MemoryStore: in this process only, so
+ * flet-auth's in-memory store may hold what the session refers to without losing anything on a
+ * restart or across instances that the session itself would not lose.
+ */
+export function sessionIsProcessLocal(req: Request): boolean {
+  return req.sessionStore instanceof session.MemoryStore;
 }
 
 /** Replaces flet-auth's part of the session (express-session sees the change and saves it). */

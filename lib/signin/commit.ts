@@ -8,8 +8,9 @@ import type { IdTokenClaims } from "../oidc/id-token.js";
 import { rotateSeries, startSeries } from "../remember-me/series.js";
 import { authData, regenerateSession, saveSession } from "../session/session.js";
 import type { Authorization } from "./authorization.js";
-import { sealRecord, type SignInRecord } from "./records.js";
+import type { SignInRecord } from "./records.js";
 import { buildAuthorization, setRequestAuth } from "./request-auth.js";
+import { isSignInId, persistSignIn, removeSignIn } from "./stored.js";
 import { makeUser, type User } from "./user.js";
 
 /** What a completed sign-in is made of, whichever way it came (callback, saved token, cookie). */
@@ -32,7 +33,7 @@ export interface SignIn {
 
 /**
  * Fetches the user (and groups), then commits the sign-in: a new session id (no fixation), the
- * sealed record stored, the remember-me series started and its cookie written when asked, the
+ * sealed record stored (the session keeps its id), the remember-me series started and its cookie written when asked, the
  * session saved — and only then the `login` event (events notify after state is committed).
  */
 export async function completeSignIn(rt: Runtime, req: Request, res: Response, s: SignIn): Promise<Authorization> {
@@ -68,10 +69,13 @@ export async function completeSignIn(rt: Runtime, req: Request, res: Response, s
     ...(series !== undefined ? { series: series.id } : {}),
     ...(s.oidc !== undefined ? { idToken: s.oidc.idToken, claims: s.oidc.claims } : {}),
   };
-  const sealed = await sealRecord(rt, record);
+  const kept = await persistSignIn(rt, req, record);
   const { auths: previous = {}, tx } = authData(req);
   // Other providers' sign-ins and logins still pending (another tab) move to the new session id.
-  await regenerateSession(req, { auths: { ...previous, [s.name]: sealed }, current: s.name, ...(tx ? { tx } : {}) });
+  await regenerateSession(req, { auths: { ...previous, [s.name]: kept }, current: s.name, ...(tx ? { tx } : {}) });
+  // This provider's previous sign-in in this browser is replaced: its tokens leave the store.
+  const replaced = previous[s.name];
+  if (replaced !== undefined && replaced !== kept && isSignInId(replaced)) await removeSignIn(rt, replaced);
   if (rt.rememberMe && series?.nonce !== undefined) {
     await rt.rememberMe.write(req, res, {
       provider: s.name,

@@ -26,53 +26,61 @@ export function seenAtDue(record: SignInRecord, now: number, config: FletAuthCon
   return now - record.seenAt >= Math.min(config.idleTimeoutMs / 24, 3_600_000);
 }
 
-/** What the store says about live sign-ins: which ended elsewhere, and their newest tokens. */
-export interface SignInState {
-  readonly ended: ReadonlySet<string>;
-  /** By sign-in id: `<refreshes>|<sealed token>` written by the last refresh. */
-  readonly latest: ReadonlyMap<string, string>;
+/** How many store keys {@link endedKeys} gives per record. */
+export const ENDED_KEYS = 5;
+
+/**
+ * The store keys that say whether `record` was ended elsewhere, in a fixed order (its own `ended:`
+ * key first; a key that does not apply repeats it). They depend only on what a sign-in keeps for
+ * its whole life (provider, user, ID-token `sid`/`sub`, series), so they can be cached by id.
+ */
+export function endedKeys(r: SignInRecord): string[] {
+  const own = storeKeys.endedSignIn(r.id);
+  const sid = typeof r.claims?.["sid"] === "string" ? r.claims["sid"] : undefined;
+  const sub = typeof r.claims?.["sub"] === "string" ? r.claims["sub"] : undefined;
+  return [
+    own,
+    r.user ? storeKeys.userEndedBefore(r.provider, r.user.id) : own,
+    sid !== undefined ? storeKeys.providerSessionEnded(r.provider, sid) : own,
+    sub !== undefined ? storeKeys.subjectEndedBefore(r.provider, sub) : own,
+    r.series !== undefined ? storeKeys.endedSeries(r.series) : own,
+  ];
 }
 
-/** Which of `records` were ended elsewhere, and their newest tokens, in one store round trip. */
-export async function signInState(config: FletAuthConfig, records: readonly SignInRecord[]): Promise<SignInState> {
-  const ended = new Set<string>();
-  const latest = new Map<string, string>();
-  if (records.length === 0) return { ended, latest };
-  const PER = 6;
-  const keys = records.flatMap((r) => {
-    const sid = typeof r.claims?.["sid"] === "string" ? r.claims["sid"] : undefined;
-    const sub = typeof r.claims?.["sub"] === "string" ? r.claims["sub"] : undefined;
-    return [
-      storeKeys.endedSignIn(r.id),
-      r.user ? storeKeys.userEndedBefore(r.provider, r.user.id) : storeKeys.endedSignIn(r.id),
-      storeKeys.latestToken(r.id),
-      sid !== undefined ? storeKeys.providerSessionEnded(r.provider, sid) : storeKeys.endedSignIn(r.id),
-      sub !== undefined ? storeKeys.subjectEndedBefore(r.provider, sub) : storeKeys.endedSignIn(r.id),
-      r.series !== undefined ? storeKeys.endedSeries(r.series) : storeKeys.endedSignIn(r.id),
-    ];
-  });
-  const values = await config.store.getMany(keys);
+/** Whether `record` was ended elsewhere, from the values of its {@link endedKeys}. */
+export function isEnded(r: SignInRecord, values: ReadonlyArray<string | undefined>): boolean {
   // "<=": everything signed in up to the moment of the sign-out ends.
-  const before = (value: string | undefined, signedInAt: number): boolean => value !== undefined && Number(value) >= signedInAt;
-  records.forEach((r, i) => {
-    const at = PER * i;
-    if (
-      values[at] !== undefined ||
-      (r.user !== undefined && before(values[at + 1], r.signedInAt)) ||
-      (typeof r.claims?.["sid"] === "string" && before(values[at + 3], r.signedInAt)) ||
-      (typeof r.claims?.["sub"] === "string" && before(values[at + 4], r.signedInAt)) ||
-      // A stolen remember-me cookie came back: every sign-in of its series ends, however recent.
-      (r.series !== undefined && values[at + 5] !== undefined)
-    ) {
-      ended.add(r.id);
-    }
-    const newest = values[at + 2];
-    if (newest !== undefined) latest.set(r.id, newest);
-  });
-  return { ended, latest };
+  const before = (value: string | undefined): boolean => value !== undefined && Number(value) >= r.signedInAt;
+  return (
+    values[0] !== undefined ||
+    (r.user !== undefined && before(values[1])) ||
+    (typeof r.claims?.["sid"] === "string" && before(values[2])) ||
+    (typeof r.claims?.["sub"] === "string" && before(values[3])) ||
+    // A stolen remember-me cookie came back: every sign-in of its series ends, however recent.
+    (r.series !== undefined && values[4] !== undefined)
+  );
 }
 
-/** Records `sealed`, the token after refresh number `refreshes`, as sign-in `id`'s newest. */
+/**
+ * How long an ended record is kept in the store after its idle or absolute lifetime: a browser
+ * that comes back within it gets the `logout` event (`idle_timeout`, `absolute_timeout`); one that
+ * comes back later is simply signed out.
+ */
+export const RECORD_LINGER_MS = 7 * 86_400_000;
+
+/**
+ * How long the store keeps `record` from `now`: until its idle or absolute lifetime ends,
+ * whichever comes first, plus {@link RECORD_LINGER_MS} (a record rewritten with a newer `seenAt`
+ * lives on).
+ */
+export function recordTtlMs(record: SignInRecord, now: number, config: FletAuthConfig): number {
+  const absolute = record.signedInAt + config.absoluteTimeoutMs - now;
+  const idle = record.seenAt + config.idleTimeoutMs - now;
+  // Both lifetimes off (Infinity): kept for a century, which every store can express.
+  return Math.max(1, Math.min(Math.min(absolute, idle) + RECORD_LINGER_MS, 100 * 365 * 86_400_000));
+}
+
+/** Records `sealed`, the token after refresh number `refreshes`, as sign-in `id`'s newest (records kept in the session). */
 export async function recordLatestToken(config: FletAuthConfig, id: string, refreshes: number, sealed: string): Promise<void> {
   await config.store.set(storeKeys.latestToken(id), `${refreshes}|${sealed}`, Math.min(config.absoluteTimeoutMs, MAX_RECORD_MS));
 }

@@ -18,7 +18,8 @@ import { oneOffBinding, refreshedIdentity, refreshToFresh } from "../refresh/eng
 import { completeSignIn } from "./commit.js";
 import { currentProvider } from "./current.js";
 import { endSignIn, endUser } from "./lifetime.js";
-import { openRecord, type SignInRecord } from "./records.js";
+import type { SignInRecord } from "./records.js";
+import { loadSignIns, removeSignIn } from "./stored.js";
 import { redirectToEndSession, revokeTokens } from "../oidc/logout.js";
 import { revokeSeries } from "../remember-me/series.js";
 import { OAuthToken } from "../oauth/token.js";
@@ -229,12 +230,13 @@ async function logout(rt: Runtime, req: Request, res: Response, name: string | u
   const removed = name === undefined ? Object.keys(auths).filter(ours) : typeof name === "string" && ours(name) ? [name] : [];
   const now = rt.config.clock();
   const ended: SignInRecord[] = [];
-  for (const n of removed) {
-    const opened = await openRecord(rt, n, auths[n]);
+  const stored = removed.length === 0 ? [] : await loadSignIns(rt, removed.map((n) => [n, auths[n] as string] as const));
+  for (const { name: n, id, opened } of stored) {
     delete auths[n];
     if (opened === undefined) continue;
     ended.push(opened.record);
-    await endSignIn(rt.config, opened.record.id);
+    await endSignIn(rt.config, id);
+    await removeSignIn(rt, id);
     if (opened.record.series !== undefined) await revokeSeries(rt.config, opened.record.series);
     if (options.everywhere === true && opened.record.user !== undefined) await endUser(rt.config, n, opened.record.user.id, now);
   }

@@ -2,9 +2,10 @@
  * The small key-value store behind flet-auth's server-side records that several instances must
  * agree on: remember-me series, ended sign-ins ("sign out everywhere", logout racing a request,
  * back-channel logout) and claimed login states. The session store holds a browser's session;
- * this store holds what must outlive or reach across sessions.
+ * this store holds what must outlive or reach across sessions, and the sign-ins themselves
+ * (sealed records, a few KiB each), so that the session stays as small as an app's own.
  *
- * Values are short strings; every key expires. The in-memory default serves one process;
+ * Values are strings; every key expires. The in-memory default serves one process;
  * `createRedisStore()` serves several instances sharing Redis.
  */
 export interface FletAuthStore {
@@ -37,8 +38,10 @@ export const storeKeys = Object.freeze({
   subjectEndedBefore: (provider: string, sub: string) => `oidc-sub:${provider}:${sub.slice(0, 200)}`,
   /** A logout token's `jti`, kept so it cannot be replayed. */
   logoutTokenId: (issuer: string, jti: string) => `oidc-jti:${issuer.slice(0, 200)}:${jti.slice(0, 200)}`,
-  /** A sign-in's newest token (sealed), so a stale copy of its session written back later heals. */
+  /** A sign-in's newest token (sealed), so a stale copy of a session holding its record heals. */
   latestToken: (id: string) => `latest:${id}`,
+  /** A sign-in's record, sealed (lib/signin/stored.ts): the session holds only the id. */
+  signIn: (id: string) => `signin:${id}`,
   /** A login state whose callback has started (single use across instances). */
   claimedState: (hash: string) => `state:${hash}`,
 });

@@ -1,0 +1,204 @@
+/**
+ * Where sign-ins live. With a store the app chose (`store` option), or while sessions live in
+ * express-session's MemoryStore anyway, each record is sealed in the flet-auth store under its
+ * sign-in id and the session holds only the id: express-session parses, hashes and compares the
+ * whole session on every request, so a session that carried the records (a few KiB with OpenID
+ * Connect's JWTs) made every signed-in request pay for them. With a persistent or shared session
+ * store and only the in-memory flet-auth store, the sealed record stays in the session (it must
+ * survive a restart and reach the other instances as the session does).
+ *
+ * One store round trip per request reads the records and whether they were ended elsewhere: the
+ * keys that say so depend only on what a sign-in keeps for life, so they are cached by id after
+ * the first request of a sign-in (which makes a second round trip).
+ */
+import type { Request } from "express";
+import type { FletAuthConfig } from "../config.js";
+import { OAuthToken } from "../oauth/token.js";
+import { sessionIsProcessLocal } from "../session/session.js";
+import { storeKeys } from "../store/store.js";
+import { ENDED_KEYS, endedKeys, isEnded, recordTtlMs } from "./lifetime.js";
+import { openRecord, sealRecord, type OpenedRecord, type RecordKeeper, type SignInRecord } from "./records.js";
+
+/** Ended-check keys by sign-in id (see lifetime.ts endedKeys), bounded. */
+export interface EndedKeyCache {
+  get(id: string): readonly string[] | undefined;
+  set(id: string, keys: readonly string[]): void;
+}
+
+export function createEndedKeyCache(maxEntries = 10_000): EndedKeyCache {
+  const entries = new Map<string, readonly string[]>();
+  return {
+    get: (id) => entries.get(id),
+    set(id, keys) {
+      if (entries.size >= maxEntries && !entries.has(id)) {
+        const oldest = entries.keys().next();
+        if (oldest.done !== true) entries.delete(oldest.value);
+      }
+      entries.set(id, keys);
+    },
+  };
+}
+
+/** What reading and writing stored sign-ins needs. */
+export interface SignInStore extends RecordKeeper {
+  readonly config: FletAuthConfig;
+  readonly endedKeys: EndedKeyCache;
+}
+
+/** One sign-in named in the session, as found. */
+export interface StoredSignIn {
+  readonly name: string;
+  /** The sign-in id (for a record kept in the session: its id once opened, else the session value). */
+  readonly id: string;
+  /** The record; undefined when it is gone (expired, removed by a logout or a revoked grant, tampered with, another sign-in's). */
+  readonly opened: OpenedRecord | undefined;
+  /** The sealed text as read: what a compare-and-swap rewrite expects. */
+  readonly sealed: string | undefined;
+  /** Ended elsewhere: a logout, "sign out everywhere", back-channel logout, a stolen series. */
+  readonly ended: boolean;
+  /** The record is kept in the session itself: rewriting it means writing the session. */
+  readonly inSession: boolean;
+  /** Kept in the session, and the store knew a newer token than this copy (now in `opened`). */
+  readonly healed: boolean;
+}
+
+/** Sign-in ids are 16 random bytes in base64url (commit.ts); a sealed record is far longer. */
+const SIGN_IN_ID = /^[A-Za-z0-9_-]{22}$/;
+
+type Found = { -readonly [K in keyof StoredSignIn]: StoredSignIn[K] };
+
+/** The sign-ins `refs` (provider name, session value: an id, or a sealed record) as stored, in order. */
+export async function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): Promise<StoredSignIn[]> {
+  const found: Found[] = [];
+  const plans: Array<{ readonly at: number; readonly keys: readonly string[] }> = [];
+  for (const [name, value] of refs) {
+    if (isSignInId(value)) {
+      const guess = rt.endedKeys.get(value) ?? [storeKeys.endedSignIn(value)];
+      found.push({ name, id: value, opened: undefined, sealed: undefined, ended: false, inSession: false, healed: false });
+      plans.push({ at: found.length - 1, keys: [storeKeys.signIn(value), ...guess] });
+      continue;
+    }
+    const opened = await openStored(rt, name, value);
+    found.push({ name, id: opened?.record.id ?? value, opened, sealed: value, ended: false, inSession: true, healed: false });
+    if (opened !== undefined) plans.push({ at: found.length - 1, keys: [...endedKeys(opened.record), storeKeys.latestToken(opened.record.id)] });
+  }
+  const values = plans.length === 0 ? [] : await rt.config.store.getMany(plans.flatMap((p) => p.keys));
+  const again: Array<{ readonly at: number; readonly keys: readonly string[] }> = [];
+  let offset = 0;
+  for (const plan of plans) {
+    const entry = found[plan.at] as Found;
+    const got = values.slice(offset, offset + plan.keys.length);
+    offset += plan.keys.length;
+    if (entry.inSession) {
+      const record = (entry.opened as OpenedRecord).record;
+      entry.ended = isEnded(record, got);
+      const healed = await newest(rt, entry.opened as OpenedRecord, got[ENDED_KEYS]);
+      if (healed !== undefined) Object.assign(entry, { opened: healed, healed: true });
+      continue;
+    }
+    const [sealed, ...flags] = got;
+    const opened = sealed === undefined ? undefined : await openStored(rt, entry.name, sealed);
+    // A record filed under another id (entries swapped in the store) is not this sign-in.
+    if (opened === undefined || opened.record.id !== entry.id) {
+      entry.ended = flags[0] !== undefined;
+      continue;
+    }
+    const wanted = endedKeys(opened.record);
+    const known = flags.length === ENDED_KEYS && wanted.every((k, j) => k === plan.keys[j + 1]);
+    Object.assign(entry, { opened, sealed, ended: known && isEnded(opened.record, flags) });
+    if (!known) {
+      rt.endedKeys.set(entry.id, wanted);
+      again.push({ at: plan.at, keys: wanted });
+    }
+  }
+  if (again.length > 0) {
+    const more = await rt.config.store.getMany(again.flatMap((a) => a.keys));
+    again.forEach((a, j) => {
+      const entry = found[a.at] as Found;
+      entry.ended = isEnded((entry.opened as OpenedRecord).record, more.slice(j * ENDED_KEYS, (j + 1) * ENDED_KEYS));
+    });
+  }
+  return found;
+}
+
+/**
+ * A record kept in the session with the newest token the store knows for its sign-in, when that
+ * is newer than this copy (a request that loaded the session before a refresh wrote its stale
+ * copy back), else undefined.
+ */
+async function newest(rt: SignInStore, stored: OpenedRecord, latest: string | undefined): Promise<OpenedRecord | undefined> {
+  if (latest === undefined) return undefined;
+  const bar = latest.indexOf("|");
+  if (!(Number(latest.slice(0, bar)) > stored.record.refreshes)) return undefined;
+  const json = await rt.tokens.open(latest.slice(bar + 1));
+  if (json === undefined) return undefined;
+  try {
+    return { record: { ...stored.record, token: json, refreshes: Number(latest.slice(0, bar)) }, token: OAuthToken.fromJson(json) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Opened from the cache without a promise (the common case), else opened and cached. */
+function openStored(rt: SignInStore, name: string, sealed: string): OpenedRecord | undefined | Promise<OpenedRecord | undefined> {
+  const hit = rt.records.get(sealed);
+  if (hit === undefined) return openRecord(rt, name, sealed);
+  return hit.record.provider === name ? hit : undefined;
+}
+
+/** Whether this request's new sign-ins go to the flet-auth store (see the top of this file). */
+export function recordsInStore(rt: SignInStore, req: Request): boolean {
+  return rt.config.storeGiven || sessionIsProcessLocal(req);
+}
+
+/**
+ * Seals `record` where this request keeps sign-ins; resolves to what the session holds for it:
+ * its id (the record stored under it for the rest of its lifetime), or the sealed record itself.
+ */
+export async function persistSignIn(rt: SignInStore, req: Request, record: SignInRecord): Promise<string> {
+  if (!recordsInStore(rt, req)) return sealRecord(rt, record);
+  await storeSignIn(rt, record);
+  return record.id;
+}
+
+/** Seals `record` and stores it under its id for the rest of its lifetime. */
+export async function storeSignIn(rt: SignInStore, record: SignInRecord): Promise<void> {
+  const sealed = await sealRecord(rt, record);
+  await rt.config.store.set(storeKeys.signIn(record.id), sealed, recordTtlMs(record, rt.config.clock(), rt.config));
+}
+
+/**
+ * Rewrites `record` only if the store still holds `expected` (compare-and-swap): a request that
+ * read the record before a refresh stored a newer token never writes the older one back.
+ */
+export async function rewriteSignIn(rt: SignInStore, expected: string, record: SignInRecord): Promise<boolean> {
+  const sealed = await sealRecord(rt, record);
+  return rt.config.store.swap(storeKeys.signIn(record.id), expected, sealed, recordTtlMs(record, rt.config.clock(), rt.config));
+}
+
+/**
+ * Replaces a stored record by `update(record)` with compare-and-swap, reading it again when
+ * another write landed in between (a `seenAt` rewrite). False when the record was removed or the
+ * sign-in ended meanwhile — a logout between a refresh's read and its write must not bring the
+ * record back. `update` returns undefined when there is nothing to write.
+ */
+export async function updateSignIn(rt: SignInStore, found: StoredSignIn, update: (record: SignInRecord) => SignInRecord | undefined): Promise<boolean> {
+  let current: StoredSignIn | undefined = found;
+  for (let attempt = 0; attempt < 3 && current !== undefined; attempt += 1) {
+    if (current.opened === undefined || current.sealed === undefined || current.ended) return false;
+    const next = update(current.opened.record);
+    if (next === undefined || (await rewriteSignIn(rt, current.sealed, next))) return true;
+    [current] = await loadSignIns(rt, [[current.name, current.id]]);
+  }
+  return false;
+}
+
+/** Whether a session value is a sign-in id (the record in the store), not a sealed record. */
+export function isSignInId(value: string): boolean {
+  return SIGN_IN_ID.test(value);
+}
+
+/** Removes sign-in `id`'s record (its sealed tokens leave the store). */
+export function removeSignIn(rt: SignInStore, id: string): Promise<void> {
+  return rt.config.store.delete(storeKeys.signIn(id));
+}
