@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     writePart("memory", { variants: results });
 
     console.log(`## Memory per signed-in session (${int(SESSIONS)} sessions, MemoryStore, heapUsed after GC)\n`);
-    console.log("| variant | heap bytes / session | session store bytes / session | Cookie header bytes (cookies) | sign-ins took |");
+    console.log("| variant | heap bytes / session | session store (+ flet-auth store) bytes / session | Cookie header bytes (cookies) | sign-ins took |");
     console.log("|---|---:|---:|---:|---:|");
     for (const r of results) {
       console.log(`| ${r.label} | ${int(r.heapBytesPerSession)} | ${int(r.storeBytesPerSession)} | ${int(r.cookieBytes)} (${r.cookieNames.join(", ")}) | ${fixed(r.seconds, 1)} s |`);

@@ -218,7 +218,7 @@ function page(r: BenchRun, svgName: string): string {
       `${int(mem.variants[0]?.sessions ?? 0)} browsers sign in to each app (express-session's MemoryStore); heapUsed after two full GCs (\`--expose-gc\`) before and after, divided by the sessions. Everything the process keeps counts (session store, flet-auth's own store records and its cache of opened sign-in records).`,
       "",
     );
-    md.push("| variant | heap bytes / session | vs express-session | session store bytes / session (JSON) | Cookie header a signed-in browser sends |", "|---|---:|---:|---:|---:|");
+    md.push("| variant | heap bytes / session | vs express-session | session store bytes / session (JSON; flet-auth: + its store) | Cookie header a signed-in browser sends |", "|---|---:|---:|---:|---:|");
     for (const v of mem.variants) {
       md.push(
         `| ${code(v.label)} | ${int(v.heapBytesPerSession)} | ${floor !== undefined && floor.heapBytesPerSession > 0 ? ratio(v.heapBytesPerSession / floor.heapBytesPerSession) : "–"} | ${int(v.storeBytesPerSession)} | ${int(v.cookieBytes)} bytes (${v.cookieNames.join(", ")}) |`,

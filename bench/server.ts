@@ -12,7 +12,7 @@
  * Every kind answers `GET /me` with `{ signedIn, user }`; the auth libraries also `GET /token`
  * (flet-auth: `await req.auth.getToken()`; express-openid-connect: its documented
  * `isExpired()`/`refresh()` pattern). `GET /__cpu` reports the process's CPU time, `GET /__heap`
- * the heap after a full GC (with --expose-gc), `GET /__sessions` the session store's contents.
+ * the heap after a full GC (with --expose-gc), `GET /__sessions` the session store's contents (with flet-auth's store).
  * The app is built once the port is known, so that redirect URLs name the real origin.
  *
  * Environment: PROVIDER_URL (the issuer, bench/provider.ts; without it flet-auth gets a provider on
@@ -24,10 +24,19 @@
 import { createServer } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import session, { type SessionData } from "express-session";
-import { fletAuth, OAuthProvider, type FletAuthOptions } from "../lib/index.js";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type * as FletAuthModule from "../lib/index.js";
+import type { FletAuthOptions, FletAuthStore } from "../lib/index.js";
 import { BENCH_PROFILE } from "./profile.js";
 import { LocalStrategy, oidcAuth, oidcOf, passport, passportUser } from "./peers.js";
 import { BENCH_REMEMBER_KEY, BENCH_SECRET, CLIENT_ID, CLIENT_SECRET } from "./common.js";
+
+// What ships, as an app runs it: the build in dist/ (`npm run build`; `npm run bench` builds
+// first), not lib/ through tsx, whose transform adds a keep-names call to every closure created.
+const built = new URL("../dist/esm/index.js", import.meta.url);
+if (!existsSync(fileURLToPath(built))) throw new Error("bench/server.ts: no dist/esm/index.js; run `npm run build` first");
+const { createMemoryStore, fletAuth, OAuthProvider } = (await import(built.href)) as typeof FletAuthModule;
 
 const kind = process.argv[2] ?? "bare";
 const providerUrl = process.env.PROVIDER_URL ?? process.env.FAKE_URL ?? "http://127.0.0.1:9";
@@ -74,6 +83,37 @@ class NewestSessionsStore extends session.Store {
 const cap = env("BENCH_STORE_CAP");
 const store = cap === undefined ? new session.MemoryStore() : new NewestSessionsStore(Number(cap));
 
+/**
+ * flet-auth's store (the default in-memory one) with the bytes it holds counted: with sessions in
+ * MemoryStore, the sign-in records live there, and they are part of what a signed-in session costs.
+ */
+function countingStore(): FletAuthStore & { bytes(): number } {
+  const inner = createMemoryStore();
+  const sizes = new Map<string, number>();
+  const note = (key: string, value: string): void => {
+    sizes.set(key, Buffer.byteLength(key) + Buffer.byteLength(value));
+  };
+  return {
+    getMany: (keys) => inner.getMany(keys),
+    async set(key, value, ttlMs, options) {
+      const written = await inner.set(key, value, ttlMs, options);
+      if (written) note(key, value);
+      return written;
+    },
+    async swap(key, expected, value, ttlMs) {
+      const written = await inner.swap(key, expected, value, ttlMs);
+      if (written) note(key, value);
+      return written;
+    },
+    async delete(key) {
+      await inner.delete(key);
+      sizes.delete(key);
+    },
+    bytes: () => [...sizes.values()].reduce((sum, n) => sum + n, 0),
+  };
+}
+const fletStore = countingStore();
+
 /** Every session the store holds, as JSON (for its count and size). */
 function storedSessions(): Promise<string[]> {
   if (store instanceof NewestSessionsStore) return Promise.resolve([...store.entries()]);
@@ -100,7 +140,8 @@ app.get("/__heap", (_req: Request, res: Response) => {
 });
 app.get("/__sessions", (_req: Request, res: Response, next: NextFunction) => {
   storedSessions()
-    .then((all) => res.json({ count: all.length, bytes: all.reduce((sum, s) => sum + Buffer.byteLength(s), 0) }))
+    // flet-auth's store counts too (empty for the other kinds).
+    .then((all) => res.json({ count: all.length, bytes: all.reduce((sum, s) => sum + Buffer.byteLength(s), 0) + fletStore.bytes() }))
     .catch(next);
 });
 
@@ -183,6 +224,8 @@ switch (kind) {
       providers: { idp },
       secret: BENCH_SECRET,
       session: { store, name: "bench.sid" },
+      // The default in-memory store, counted: where the sign-in records live with MemoryStore sessions.
+      store: fletStore,
       fetchUser: env("BENCH_FETCH_USER") !== "0",
       ...(kind === "fletauth-remember" ? { rememberMe: { secretKey: BENCH_REMEMBER_KEY } } : {}),
       ...(env("BENCH_PAGE_FN") === "1" ? { completePageHtml: () => "<!doctype html><p>Signed in.</p>" } : {}),
