@@ -37,5 +37,5 @@ export default {
   tempDirName: join(tmpdir(), "flet-auth-stryker"),
   cleanTempDir: "always",
   // Only what the mutation suite and the type check need is copied into a sandbox.
-  ignorePatterns: ["/dist", "/coverage", "/reports", "/bench", "/docs", "/test-results", "/.tmp", "/.ci", "*.tgz"],
+  ignorePatterns: ["/dist", "/coverage", "/reports", "/bench", "/test-results", "/.tmp", "/.ci", "*.tgz"],
 };

@@ -88,6 +88,16 @@ describe("decodeBase64UrlLenient (Python's non-strict a2b_base64)", () => {
   });
 });
 
+describe("decodeBase64UrlLenient's allocation", () => {
+  it("the decoded bytes hold no more memory than 3/4 of the input, however large the input", () => {
+    // Past Buffer's pool size, so the result owns its memory: what it keeps alive is what was allocated.
+    const input = "AAAA".repeat(100_000);
+    const decoded = decodeBase64UrlLenient(input);
+    expect(decoded?.length).toBe(300_000);
+    expect(decoded?.buffer.byteLength).toBeLessThanOrEqual(300_000);
+  });
+});
+
 describe("keys", () => {
   it("parseFernetKey refuses a non-string and a key that is not 32 bytes, with one message", () => {
     const message = "Fernet key must be a base64url string of 32 bytes";
@@ -103,6 +113,7 @@ describe("keys", () => {
   const half = (n: number): Buffer => Buffer.alloc(n, 5);
   it.each([
     ["a string", "a".repeat(44)],
+    ["undefined (no key at all)", undefined],
     ["null", null],
     ["a signing key that is not a Buffer", { signingKey: new Uint8Array(16), encryptionKey: half(16) }],
     ["an encryption key that is not a Buffer", { signingKey: half(16), encryptionKey: new Uint8Array(16) }],

@@ -52,7 +52,46 @@ describe("open", () => {
   });
 });
 
+describe("the clock", () => {
+  it("is read for a TTL only: open() without ttlSeconds never calls it", async () => {
+    let reads = 0;
+    const clock = (): number => {
+      reads++;
+      return NOW_MS;
+    };
+    const sealer = createSealer(SECRET, "session-token", { derive: fixedDerive, now: clock });
+    const sealed = await sealer.seal("x");
+    expect(reads).toBe(1);
+    expect(await sealer.open(sealed)).toBe("x");
+    expect(reads).toBe(1);
+    expect(await sealer.open(sealed, { ttlSeconds: 60 })).toBe("x");
+    expect(reads).toBe(2);
+  });
+});
+
+describe("createSealer purpose", () => {
+  it.each([
+    ["a number", 5],
+    ["undefined", undefined],
+    ["null", null],
+    ["an array of the name", ["session-token"]],
+  ])("%s is refused: the purpose must be a non-empty string", (_what, purpose) => {
+    expect(() => createSealer(SECRET, purpose as unknown as string)).toThrow(new TypeError("purpose must be a non-empty string"));
+  });
+});
+
 describe("createSealer options", () => {
+  it("iterations: 1 is the least valid count, and the one the key is derived with", async () => {
+    const seen: number[] = [];
+    const recording: DeriveKey = async (_secret, _salt, iterations) => {
+      seen.push(iterations);
+      return fixedKey;
+    };
+    const sealer = createSealer(SECRET, "remember-me", { iterations: 1, derive: recording });
+    expect(await sealer.open(await sealer.seal("x"))).toBe("x");
+    expect(seen).toEqual([1]);
+  });
+
   it.each([
     [{ now: 5 }, "options.now must be a function returning milliseconds"],
     [{ derive: "pbkdf2" }, "options.derive must be a function"],

@@ -84,6 +84,40 @@ describe("originWarning", () => {
     expect(message).not.toContain("trust proxy");
   });
 
+  it("says why the sign-in cannot complete, and ends with the fix when no proxy is involved", () => {
+    const check = checkOrigin("http://localhost:3000", LOCALHOST);
+    if (check.kind === "same") throw new Error("expected a mismatch");
+    const message = originWarning("github", LOCALHOST, check);
+    expect(message).toContain(
+      "There the session cookie of http://localhost:3000 is not sent (or the app does not listen), so the sign-in cannot complete. ",
+    );
+    expect(message.endsWith("register that URL at the provider, or open the app at http://localhost:8550.")).toBe(true);
+  });
+
+  it("the proxy advice names trust proxy, X-Forwarded-Proto and the Host header", () => {
+    const redirectUrl = "https://app.example.com/oauth_callback";
+    const check = checkOrigin("http://app.example.com", redirectUrl);
+    if (check.kind === "same") throw new Error("expected a mismatch");
+    expect(originWarning("github", redirectUrl, check)).toContain(
+      'Behind a proxy or load balancer, let Express see the browser\'s address: app.set("trust proxy", 1) ' +
+        "for the https scheme (X-Forwarded-Proto), and pass the original Host header on (nginx: proxy_set_header Host $host).",
+    );
+  });
+
+  it("points at trust proxy for a loopback origin in front of a public https redirectUrl, even over https", () => {
+    const redirectUrl = "https://app.example.com/oauth_callback";
+    const check = checkOrigin("https://localhost:8443", redirectUrl);
+    if (check.kind === "same") throw new Error("expected a mismatch");
+    expect(originWarning("github", redirectUrl, check)).toContain('app.set("trust proxy", 1)');
+  });
+
+  it("no proxy advice between two https origins that are not loopback", () => {
+    const redirectUrl = "https://example.com/oauth_callback";
+    const check = checkOrigin("https://www.example.com", redirectUrl);
+    if (check.kind === "same") throw new Error("expected a mismatch");
+    expect(originWarning("github", redirectUrl, check)).not.toContain("trust proxy");
+  });
+
   it("points at trust proxy when the difference looks like a proxy's", () => {
     for (const [origin, redirectUrl] of [
       ["http://app.example.com", "https://app.example.com/oauth_callback"], // TLS ends at the proxy, no trust proxy

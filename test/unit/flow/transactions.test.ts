@@ -120,6 +120,12 @@ describe("takeTransaction", () => {
     expect(takeTransaction(withTooLong, tooLong, T0, TTL)).toMatchObject({ ok: false, reason: "invalid_state", rest: withTooLong });
   });
 
+  it("an empty state is invalid_state even where the table holds a login under the empty state's key", () => {
+    const withEmpty = addTransaction(undefined, "", tx(T0), TTL);
+    expect(withEmpty[stateKey("")]).toEqual(tx(T0));
+    expect(takeTransaction(withEmpty, "", T0, TTL)).toEqual({ ok: false, reason: "invalid_state", rest: withEmpty });
+  });
+
   it("works on a session with no table yet", () => {
     expect(takeTransaction(undefined, "mine", T0, TTL)).toEqual({ ok: false, reason: "invalid_state", rest: {} });
   });
