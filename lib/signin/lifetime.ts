@@ -47,18 +47,21 @@ export function endedKeys(r: SignInRecord): string[] {
   ];
 }
 
-/** Whether `record` was ended elsewhere, from the values of its {@link endedKeys}. */
-export function isEnded(r: SignInRecord, values: ReadonlyArray<string | undefined>): boolean {
-  // "<=": everything signed in up to the moment of the sign-out ends.
-  const before = (value: string | undefined): boolean => value !== undefined && Number(value) >= r.signedInAt;
+/** Whether `record` was ended elsewhere, from the values of its {@link endedKeys} (from `values[at]` on). */
+export function isEnded(r: SignInRecord, values: ReadonlyArray<string | undefined>, at = 0): boolean {
   return (
-    values[0] !== undefined ||
-    (r.user !== undefined && before(values[1])) ||
-    (typeof r.claims?.["sid"] === "string" && before(values[2])) ||
-    (typeof r.claims?.["sub"] === "string" && before(values[3])) ||
+    values[at] !== undefined ||
+    (r.user !== undefined && endedSince(values[at + 1], r.signedInAt)) ||
+    (typeof r.claims?.["sid"] === "string" && endedSince(values[at + 2], r.signedInAt)) ||
+    (typeof r.claims?.["sub"] === "string" && endedSince(values[at + 3], r.signedInAt)) ||
     // A stolen remember-me cookie came back: every sign-in of its series ends, however recent.
-    (r.series !== undefined && values[4] !== undefined)
+    (r.series !== undefined && values[at + 4] !== undefined)
   );
+}
+
+/** "<=": everything signed in up to the moment of the sign-out ends. */
+function endedSince(value: string | undefined, signedInAt: number): boolean {
+  return value !== undefined && Number(value) >= signedInAt;
 }
 
 /**

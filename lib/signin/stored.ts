@@ -19,7 +19,7 @@ import { storeKeys } from "../store/store.js";
 import { ENDED_KEYS, endedKeys, isEnded, recordTtlMs } from "./lifetime.js";
 import { openRecord, sealRecord, type OpenedRecord, type RecordKeeper, type SignInRecord } from "./records.js";
 
-/** Ended-check keys by sign-in id (see lifetime.ts endedKeys), bounded. */
+/** What a request reads for a known sign-in id: its record key, then its ended markers (lifetime.ts endedKeys); bounded. */
 export interface EndedKeyCache {
   get(id: string): readonly string[] | undefined;
   set(id: string, keys: readonly string[]): void;
@@ -67,55 +67,81 @@ const SIGN_IN_ID = /^[A-Za-z0-9_-]{22}$/;
 
 type Found = { -readonly [K in keyof StoredSignIn]: StoredSignIn[K] };
 
+/**
+ * The keys a request reads for a stored record: the record, then its ended markers. Memoised per
+ * (frozen, cached) record object: a signed-in request computes no keys.
+ */
+const readKeys = new WeakMap<SignInRecord, readonly string[]>();
+function keysToRead(record: SignInRecord): readonly string[] {
+  let keys = readKeys.get(record);
+  if (keys === undefined) {
+    keys = [storeKeys.signIn(record.id), ...endedKeys(record)];
+    readKeys.set(record, keys);
+  }
+  return keys;
+}
+
+const sameKeys = (a: readonly string[], b: readonly string[]): boolean => a === b || (a.length === b.length && a.every((k, i) => k === b[i]));
+
+/** Awaits only when opening needs the sealer (a cache miss): an `await` on a value still yields. */
+async function opening(rt: SignInStore, name: string, sealed: string): Promise<OpenedRecord | undefined> {
+  const result = openStored(rt, name, sealed);
+  return result instanceof Promise ? await result : result;
+}
+
 /** The sign-ins `refs` (provider name, session value: an id, or a sealed record) as stored, in order. */
 export async function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): Promise<StoredSignIn[]> {
   const found: Found[] = [];
   const plans: Array<{ readonly at: number; readonly keys: readonly string[] }> = [];
   for (const [name, value] of refs) {
     if (isSignInId(value)) {
-      const guess = rt.endedKeys.get(value) ?? [storeKeys.endedSignIn(value)];
+      // Known sign-in: the record and its ended markers; else the record and its own marker.
+      const keys = rt.endedKeys.get(value) ?? [storeKeys.signIn(value), storeKeys.endedSignIn(value)];
       found.push({ name, id: value, opened: undefined, sealed: undefined, ended: false, inSession: false, healed: false });
-      plans.push({ at: found.length - 1, keys: [storeKeys.signIn(value), ...guess] });
+      plans.push({ at: found.length - 1, keys });
       continue;
     }
-    const opened = await openStored(rt, name, value);
+    const opened = await opening(rt, name, value);
     found.push({ name, id: opened?.record.id ?? value, opened, sealed: value, ended: false, inSession: true, healed: false });
     if (opened !== undefined) plans.push({ at: found.length - 1, keys: [...endedKeys(opened.record), storeKeys.latestToken(opened.record.id)] });
   }
-  const values = plans.length === 0 ? [] : await rt.config.store.getMany(plans.flatMap((p) => p.keys));
+  const values = plans.length === 0 ? [] : await rt.config.store.getMany(plans.length === 1 ? (plans[0] as (typeof plans)[number]).keys : plans.flatMap((p) => p.keys));
   const again: Array<{ readonly at: number; readonly keys: readonly string[] }> = [];
   let offset = 0;
   for (const plan of plans) {
     const entry = found[plan.at] as Found;
-    const got = values.slice(offset, offset + plan.keys.length);
+    const at = offset;
     offset += plan.keys.length;
     if (entry.inSession) {
-      const record = (entry.opened as OpenedRecord).record;
-      entry.ended = isEnded(record, got);
-      const healed = await newest(rt, entry.opened as OpenedRecord, got[ENDED_KEYS]);
+      const opened = entry.opened as OpenedRecord;
+      entry.ended = isEnded(opened.record, values, at);
+      const latest = values[at + ENDED_KEYS];
+      const healed = latest === undefined ? undefined : await newest(rt, opened, latest);
       if (healed !== undefined) Object.assign(entry, { opened: healed, healed: true });
       continue;
     }
-    const [sealed, ...flags] = got;
-    const opened = sealed === undefined ? undefined : await openStored(rt, entry.name, sealed);
+    const sealed = values[at];
+    const opened = sealed === undefined ? undefined : await opening(rt, entry.name, sealed);
     // A record filed under another id (entries swapped in the store) is not this sign-in.
     if (opened === undefined || opened.record.id !== entry.id) {
-      entry.ended = flags[0] !== undefined;
+      entry.ended = values[at + 1] !== undefined;
       continue;
     }
-    const wanted = endedKeys(opened.record);
-    const known = flags.length === ENDED_KEYS && wanted.every((k, j) => k === plan.keys[j + 1]);
-    Object.assign(entry, { opened, sealed, ended: known && isEnded(opened.record, flags) });
+    const wanted = keysToRead(opened.record);
+    const known = sameKeys(wanted, plan.keys);
+    entry.opened = opened;
+    entry.sealed = sealed;
+    entry.ended = known && isEnded(opened.record, values, at + 1);
     if (!known) {
       rt.endedKeys.set(entry.id, wanted);
-      again.push({ at: plan.at, keys: wanted });
+      again.push({ at: plan.at, keys: wanted.slice(1) });
     }
   }
   if (again.length > 0) {
     const more = await rt.config.store.getMany(again.flatMap((a) => a.keys));
     again.forEach((a, j) => {
       const entry = found[a.at] as Found;
-      entry.ended = isEnded((entry.opened as OpenedRecord).record, more.slice(j * ENDED_KEYS, (j + 1) * ENDED_KEYS));
+      entry.ended = isEnded((entry.opened as OpenedRecord).record, more, j * ENDED_KEYS);
     });
   }
   return found;
@@ -126,8 +152,7 @@ export async function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly 
  * is newer than this copy (a request that loaded the session before a refresh wrote its stale
  * copy back), else undefined.
  */
-async function newest(rt: SignInStore, stored: OpenedRecord, latest: string | undefined): Promise<OpenedRecord | undefined> {
-  if (latest === undefined) return undefined;
+async function newest(rt: SignInStore, stored: OpenedRecord, latest: string): Promise<OpenedRecord | undefined> {
   const bar = latest.indexOf("|");
   if (!(Number(latest.slice(0, bar)) > stored.record.refreshes)) return undefined;
   const json = await rt.tokens.open(latest.slice(bar + 1));
