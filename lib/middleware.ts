@@ -76,11 +76,11 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
   };
   // Derive the key now rather than on the first request.
   void rt.tokens.ready().catch(() => undefined);
-  const callbackPaths = new Set([...config.providers.values()].map((p) => p.callbackPath));
+  const routes = routeTable(config);
 
   const methods = requestMethods(rt);
   const handler = (req: Request, res: Response, next: NextFunction): void => {
-    const target = route(rt.config, callbackPaths, req);
+    const target = route(routes, req);
     // A static, publicly cacheable script: no session, no cookies (nothing for shared caches to keep).
     if (target.kind === "client") return handleClientScript(res);
     // Server to server, no browser session: the provider's back-channel logout.
@@ -121,21 +121,58 @@ type Route =
   | { readonly kind: "login"; readonly provider: string }
   | { readonly kind: "logout" | "status" | "client" | "backchannel" | "post-logout" | "other" };
 
+/** flet-auth's paths, worked out once: routing runs on every request and allocates nothing. */
+interface RouteTable {
+  readonly callbackPaths: ReadonlySet<string>;
+  readonly loginPrefix: string;
+  readonly logoutPath: string;
+  readonly statusPath: string;
+  readonly clientPath: string;
+  readonly backchannelPath: string;
+  readonly postLogoutPath: string;
+}
+
+function routeTable(config: Runtime["config"]): RouteTable {
+  return {
+    callbackPaths: new Set([...config.providers.values()].map((p) => p.callbackPath)),
+    loginPrefix: `${config.loginPath}/`,
+    logoutPath: config.logoutPath,
+    statusPath: `${config.assetsPath}/status`,
+    clientPath: `${config.assetsPath}/client.js`,
+    backchannelPath: config.backchannelLogoutPath,
+    postLogoutPath: config.postLogoutPath,
+  };
+}
+
+const OTHER: Route = { kind: "other" };
+const LOGOUT: Route = { kind: "logout" };
+const STATUS: Route = { kind: "status" };
+const CLIENT: Route = { kind: "client" };
+const BACKCHANNEL: Route = { kind: "backchannel" };
+const POST_LOGOUT: Route = { kind: "post-logout" };
+
 /** Which of flet-auth's routes a request is for. */
-function route(config: Runtime["config"], callbackPaths: ReadonlySet<string>, req: Request): Route {
+function route(table: RouteTable, req: Request): Route {
   const path = req.path;
-  const fullPath = `${req.baseUrl}${path}`;
-  if (req.method === "GET" && callbackPaths.has(fullPath)) return { kind: "callback", path: fullPath };
-  if (req.method === "GET" && path.startsWith(`${config.loginPath}/`)) {
-    const provider = decodeSegment(path.slice(config.loginPath.length + 1));
-    if (provider !== undefined && !provider.includes("/")) return { kind: "login", provider };
+  const method = req.method;
+  if (method === "GET") {
+    // Callback paths are full paths (the redirectUrl's), also when flet-auth is mounted under a prefix.
+    if (table.callbackPaths.has(req.baseUrl === "" ? path : `${req.baseUrl}${path}`)) return { kind: "callback", path: `${req.baseUrl}${path}` };
+    if (path.startsWith(table.loginPrefix)) {
+      const provider = decodeSegment(path.slice(table.loginPrefix.length));
+      if (provider !== undefined && !provider.includes("/")) return { kind: "login", provider };
+    }
+    if (path === table.logoutPath) return LOGOUT;
+    if (path === table.statusPath) return STATUS;
+    if (path === table.clientPath) return CLIENT;
+    if (path === table.postLogoutPath) return POST_LOGOUT;
+    return OTHER;
   }
-  if ((req.method === "GET" || req.method === "POST") && path === config.logoutPath) return { kind: "logout" };
-  if (req.method === "GET" && path === `${config.assetsPath}/status`) return { kind: "status" };
-  if (req.method === "GET" && path === `${config.assetsPath}/client.js`) return { kind: "client" };
-  if (req.method === "POST" && path === config.backchannelLogoutPath) return { kind: "backchannel" };
-  if (req.method === "GET" && path === config.postLogoutPath) return { kind: "post-logout" };
-  return { kind: "other" };
+  if (method === "POST") {
+    if (path === table.logoutPath) return LOGOUT;
+    if (path === table.backchannelPath) return BACKCHANNEL;
+  }
+  return OTHER;
 }
 
 const NO_AUTHORIZATIONS: Readonly<Record<string, Authorization>> = Object.freeze({});

@@ -90,6 +90,9 @@ export function loadSession(
 export function authData(req: Request): FletAuthSessionData {
   const raw: unknown = req.session?.fletAuth;
   if (!isRecord(raw)) return {};
+  // The common case, read on every signed-in request: well-formed as stored, used as is (every
+  // caller copies before it changes anything).
+  if (wellFormed(raw)) return raw as FletAuthSessionData;
   const auths = isRecord(raw["auths"])
     ? Object.fromEntries(Object.entries(raw["auths"]).filter(([, a]) => typeof a === "string"))
     : undefined;
@@ -100,6 +103,25 @@ export function authData(req: Request): FletAuthSessionData {
     ...(typeof raw["current"] === "string" ? { current: raw["current"] } : {}),
     ...(isLogoutState(raw["logout"]) ? { logout: raw["logout"] } : {}),
   };
+}
+
+/** Whether `raw` holds only flet-auth's keys, each well-formed: what the copy below would keep. */
+function wellFormed(raw: Record<string, unknown>): boolean {
+  for (const key in raw) {
+    const value = raw[key];
+    if (key === "auths") {
+      if (!isRecord(value)) return false;
+      for (const name in value) if (typeof value[name] !== "string") return false;
+    } else if (key === "current") {
+      if (typeof value !== "string") return false;
+    } else if (key === "tx") {
+      if (!isRecord(value)) return false;
+      for (const state in value) if (!isTransaction(value[state])) return false;
+    } else if (key !== "logout" || !isLogoutState(value)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function isLogoutState(value: unknown): value is NonNullable<FletAuthSessionData["logout"]> {
