@@ -15,7 +15,7 @@ import { handleLoginRoute } from "./routes/login.js";
 import { handleLogoutRoute } from "./routes/logout.js";
 import { handleStatus } from "./routes/status.js";
 import type { Runtime } from "./runtime.js";
-import { lazySessionMiddleware, loadSession } from "./session/session.js";
+import { lazySessionMiddleware, loadSession, STORE_DEADLINE } from "./session/session.js";
 import type { Authorization } from "./signin/authorization.js";
 import { requestMethods } from "./signin/request-methods.js";
 import { createRecordCache } from "./signin/records.js";
@@ -79,6 +79,13 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
   const routes = routeTable(config);
 
   const methods = requestMethods(rt);
+  const defaults: RequestDefaults = {
+    login: methods.login,
+    logout: methods.logout,
+    authorizations: NO_AUTHORIZATIONS,
+    auth: undefined,
+    [STORE_DEADLINE]: config.storeTimeoutMs,
+  };
   const handler = (req: Request, res: Response, next: NextFunction): void => {
     const target = route(routes, req);
     // A static, publicly cacheable script: no session, no cookies (nothing for shared caches to keep).
@@ -87,10 +94,7 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     if (target.kind === "backchannel") {
       return void handleBackchannelLogout(rt, req, res).catch((failure: unknown) => (res.headersSent ? undefined : next(failure)));
     }
-    req.login = methods.login;
-    req.logout = methods.logout;
-    req.authorizations = NO_AUTHORIZATIONS;
-    req.auth = undefined;
+    setRequestDefaults(req, defaults);
     loadSession(req, res, rt, (err) => {
       if (err !== undefined) return next(err);
       // The common case costs no promise: a request that is not for flet-auth, in a session
@@ -176,6 +180,58 @@ function route(table: RouteTable, req: Request): Route {
 }
 
 const NO_AUTHORIZATIONS: Readonly<Record<string, Authorization>> = Object.freeze({});
+
+/** What every request starts with: `req.login`, `req.logout`, no sign-ins, the store deadline. */
+interface RequestDefaults {
+  readonly login: Request["login"];
+  readonly logout: Request["logout"];
+  readonly authorizations: Readonly<Record<string, Authorization>>;
+  readonly auth: undefined;
+  readonly [STORE_DEADLINE]: number;
+}
+
+/** Which instance's defaults a request prototype carries. */
+const DEFAULTS_OF = Symbol("flet-auth.requestDefaults");
+type Prototype = Record<PropertyKey, unknown>;
+
+/**
+ * Gives `req` this instance's defaults. Properties added to every request object are slow stores
+ * (request objects come in many shapes), so the defaults go once onto the request prototype
+ * Express gives each app (`app.request`), as writable values a sign-in shadows on the request
+ * itself. Sub-apps mounted below the app see them too: Express makes a mounted app's
+ * `request` inherit from its parent's. A prototype that already carries another instance's defaults, or a request that another
+ * instance already gave its own, gets them as own properties, as before: the last instance wins.
+ */
+function setRequestDefaults(req: Request, defaults: RequestDefaults): void {
+  const proto = Object.getPrototypeOf(req) as Prototype | null;
+  const owner = proto !== null && Object.hasOwn(proto, DEFAULTS_OF) ? proto[DEFAULTS_OF] : undefined;
+  // Set on this request already (by app code, or by another instance): overwritten, as always.
+  const fresh = !Object.hasOwn(req, "login") && !Object.hasOwn(req, "logout") && !Object.hasOwn(req, "authorizations") && !Object.hasOwn(req, "auth");
+  if (owner === defaults && fresh) return;
+  if (proto !== null && owner === undefined && fresh && isAppRequest(proto)) {
+    const value = (v: unknown): PropertyDescriptor => ({ value: v, writable: true, configurable: true, enumerable: false });
+    Object.defineProperties(proto, {
+      login: value(defaults.login),
+      logout: value(defaults.logout),
+      authorizations: value(defaults.authorizations),
+      auth: value(undefined),
+      [STORE_DEADLINE]: value(defaults[STORE_DEADLINE]),
+      [DEFAULTS_OF]: { value: defaults },
+    });
+    return;
+  }
+  const own = req as Request & { [STORE_DEADLINE]?: number };
+  own.login = defaults.login;
+  own.logout = defaults.logout;
+  own.authorizations = defaults.authorizations;
+  own.auth = undefined;
+  own[STORE_DEADLINE] = defaults[STORE_DEADLINE];
+}
+
+/** Express's per-app request prototype (it carries `app`), never a shared one such as IncomingMessage.prototype. */
+function isAppRequest(proto: Prototype): boolean {
+  return Object.hasOwn(proto, "app") && !Object.hasOwn(proto, "login") && !Object.hasOwn(proto, "auth");
+}
 
 /**
  * Restoring from the remember-me cookie costs a provider call: not for the routes that start,

@@ -38,11 +38,11 @@ export function lazySessionMiddleware(config: FletAuthConfig): () => RequestHand
 }
 
 /**
- * The deadline of the session-store operations of a request (load, save, regenerate), set by
- * {@link loadSession}: a store that hangs (node-redis queues commands while disconnected)
- * answers 503 `session_unavailable` in bounded time instead of holding the request.
+ * The deadline of the session-store operations of a request (load, save, regenerate), set with
+ * the request defaults (middleware.ts): a store that hangs (node-redis queues commands while
+ * disconnected) answers 503 `session_unavailable` in bounded time instead of holding the request.
  */
-const STORE_DEADLINE = Symbol("flet-auth.storeDeadline");
+export const STORE_DEADLINE = Symbol("flet-auth.storeDeadline");
 type DeadlineCarrier = Request & { [STORE_DEADLINE]?: number };
 const DEFAULT_STORE_TIMEOUT_MS = 3_000;
 
@@ -64,9 +64,8 @@ export function loadSession(
   rt: { readonly ownSession: () => RequestHandler; readonly config: { readonly storeTimeoutMs: number } },
   done: (err?: FletAuthError) => void,
 ): void {
-  const ms = rt.config.storeTimeoutMs;
-  (req as DeadlineCarrier)[STORE_DEADLINE] = ms;
   if (req.session !== undefined) return done();
+  const ms = rt.config.storeTimeoutMs;
   let finished = false;
   let timer: NodeJS.Timeout | undefined;
   const finish = (err?: unknown): void => {
