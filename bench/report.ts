@@ -169,6 +169,8 @@ function page(r: BenchRun, svgName: string): string {
     md.push(
       `The handler answers \`{ signedIn, user }\` from \`req.session\`, \`req.user\`, \`req.oidc.user\` or \`req.auth\`; every response was checked. Provider token/userinfo requests while these ran: **${int(req.providerCalls)}** (a signed-in request must not call the provider; \`getToken()\` on a fresh token does not). "Server CPU" is the app process's user + system time divided by the responses of the round (everything: Express, the session, the library, GC). express-openid-connect keeps the whole session in an encrypted cookie (its default) and, rolling, re-encrypts it on every response.`,
       "",
+      "flet-auth runs from its build (`dist/esm`, as installed). With sessions in express-session's MemoryStore its sign-in records (sealed: tokens, ID token, user) live in its own store and the session holds only the sign-in id, so express-session parses, hashes and compares a session about as small as the floor's; with a persistent session store, pass a shared `store` (`createRedisStore`) to get the same (docs/configuration.md, \"Where sign-ins live\"). Its defaults (`req.login`, `req.logout`, `req.authorizations`, `req.auth`) sit on Express's per-app request prototype rather than being stored on every request object.",
+      "",
     );
   }
 
