@@ -17,7 +17,7 @@ export function formEncode(pairs: ReadonlyArray<readonly [string, string]>): str
 
 /** Python's `parse_qsl(keep_blank_values=True)`: `+` is a space, `%XX` decoded. */
 export function parseQuery(query: string): Array<[string, string]> {
-  if (query === "") return [];
+  // An empty query splits into [""], which the filter empties: no special case needed.
   return query
     .split(/[&;]/)
     .filter((part) => part !== "")
