@@ -6,6 +6,7 @@
  */
 import { OAuthToken } from "../oauth/token.js";
 import type { Sealer } from "../crypto/sealer.js";
+import { createBoundedMap } from "../util/bounded-map.js";
 import { isRecord } from "../util/records.js";
 import type { User } from "./user.js";
 
@@ -48,17 +49,7 @@ export interface RecordCache {
 }
 
 export function createRecordCache(maxEntries = 2_000): RecordCache {
-  const entries = new Map<string, OpenedRecord>();
-  return {
-    get: (sealed) => entries.get(sealed),
-    set(sealed, opened) {
-      if (entries.size >= maxEntries) {
-        const oldest = entries.keys().next();
-        if (oldest.done !== true) entries.delete(oldest.value);
-      }
-      entries.set(sealed, opened);
-    },
-  };
+  return createBoundedMap<OpenedRecord>(maxEntries);
 }
 
 /** What sealing and opening records needs: the session-token sealer and the cache of opened records. */

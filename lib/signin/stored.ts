@@ -16,6 +16,7 @@ import type { FletAuthConfig } from "../config.js";
 import { OAuthToken } from "../oauth/token.js";
 import { sessionIsProcessLocal } from "../session/session.js";
 import { storeKeys } from "../store/store.js";
+import { createBoundedMap } from "../util/bounded-map.js";
 import { ENDED_KEYS, endedKeys, isEnded, recordTtlMs } from "./lifetime.js";
 import { openRecord, sealRecord, type OpenedRecord, type RecordKeeper, type SignInRecord } from "./records.js";
 
@@ -26,17 +27,7 @@ export interface EndedKeyCache {
 }
 
 export function createEndedKeyCache(maxEntries = 10_000): EndedKeyCache {
-  const entries = new Map<string, readonly string[]>();
-  return {
-    get: (id) => entries.get(id),
-    set(id, keys) {
-      if (entries.size >= maxEntries && !entries.has(id)) {
-        const oldest = entries.keys().next();
-        if (oldest.done !== true) entries.delete(oldest.value);
-      }
-      entries.set(id, keys);
-    },
-  };
+  return createBoundedMap<readonly string[]>(maxEntries);
 }
 
 /** What reading and writing stored sign-ins needs. */
