@@ -2,8 +2,8 @@
  * Small pieces for the review-regression suites: explicit gates (no sleeps), a port nothing
  * listens on, a MemoryStore session counter and a quiet recording logger.
  */
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import session from "express-session";
 import { vi, type Mock } from "vitest";
 
@@ -21,16 +21,44 @@ export function gate<T = void>(): Gate<T> {
   return { promise, open };
 }
 
-/** A loopback port that refuses connections: bound, read, released. */
+/**
+ * A loopback port that refuses connections, and keeps refusing for the rest of the run.
+ *
+ * A port bound with `listen(0)` and released is not enough: the kernel hands it to the next
+ * `listen(0)` — another suite's server in a parallel worker — and the "refused" request then
+ * reaches that server (CI saw an HTTP 404 where a refused connection was meant). Every server in
+ * the suite listens on an ephemeral port, so a port below the kernel's ephemeral range is one no
+ * test can take; it is probed to check nothing else on the machine listens there.
+ */
 export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+  const floor = ephemeralFloor();
+  for (let port = floor - 1; port > floor - 2000 && port > 1024; port -= 1) {
+    if (await refuses(port)) return port;
+  }
+  throw new Error(`no refusing loopback port found below ${floor}`);
+}
+
+/** The first port of the kernel's ephemeral range (Linux), or the IANA default elsewhere. */
+function ephemeralFloor(): number {
+  try {
+    const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
+    const floor = Number(low);
+    if (Number.isInteger(floor) && floor > 2048) return floor;
+  } catch {
+    // Not Linux: fall through.
+  }
+  return 49152;
+}
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
   });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** How many sessions a MemoryStore holds. */

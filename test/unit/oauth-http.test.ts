@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOAuthHttp, FletAuthError, OAuthToken, type TokenClient } from "../../lib/index.js";
 import { startFakeProvider, type FakeProvider, type RecordedRequest } from "../helpers/fake-provider.js";
 import { vectorPath } from "../helpers/vectors.js";
+import { closedPort } from "../helpers/review-harness.js";
 
 interface TokenRequestCase {
   name: string;
@@ -366,9 +367,8 @@ describe("createOAuthHttp: a refresh whose connection is lost has an unknown out
   });
 
   it("a refused connection (nothing sent) is a definite refresh_failed", async () => {
-    const server = await droppingServer();
-    const url = server.url;
-    await server.close();
+    // Not a released listen(0) port: a parallel suite's server may take that one and answer.
+    const url = `http://127.0.0.1:${await closedPort()}`;
     const err = await createOAuthHttp({ timeoutMs: 2_000 }).refresh(clientFor(url), "rt-1").catch((e: unknown) => e);
     expect((err as FletAuthError).code).toBe("refresh_failed");
     expect((err as FletAuthError).message).toMatch(/ECONNREFUSED/);
