@@ -52,8 +52,9 @@ const BASE64URL_BODY = /^[A-Za-z0-9_-]*$/;
  */
 export function decodeBase64Url(text: string): Buffer | undefined {
   let end = text.length;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent (docs/testing.md): charCodeAt(-1) is NaN, and a third "=" leaves a refused length.
   while (end > 0 && text.charCodeAt(end - 1) === 0x3d /* = */ && text.length - end < 2) end--;
-  const body = end === text.length ? text : text.slice(0, end);
+  const body = text.slice(0, end);
   const padding = text.length - end;
   const rem = body.length % 4;
   if (rem === 1 || !BASE64URL_BODY.test(body)) return undefined;
@@ -65,6 +66,7 @@ export function decodeBase64Url(text: string): Buffer | undefined {
 const LENIENT_SEXTETS = (() => {
   const table = new Int8Array(128).fill(-1);
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  // Stryker disable next-line EqualityOperator: equivalent, table[NaN] = i is a no-op on a typed array.
   for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
   table[0x2b /* + */] = table[0x2d /* - */] = 62;
   table[0x2f /* / */] = table[0x5f /* _ */] = 63;
@@ -103,6 +105,7 @@ export function decodeBase64UrlLenient(input: string | Uint8Array, options: Leni
   let quad = 0;
   let carry = 0;
   let pads = 0;
+  // Stryker disable next-line EqualityOperator: equivalent, the read past the end (NaN or 0) is skipped as a non-base64 character.
   for (let i = 0; i < length; i++) {
     const code = codeAt(i);
     if (code === 0x3d /* = */) {
@@ -110,7 +113,8 @@ export function decodeBase64UrlLenient(input: string | Uint8Array, options: Leni
       if (quad >= 2 && quad + ++pads >= 4) return out.subarray(0, written);
       continue;
     }
-    const sextet = code > 0x7f ? -1 : (LENIENT_SEXTETS[code] ?? -1);
+    // Past the table (code > 0x7f) the read is undefined: not a base64 character either.
+    const sextet = LENIENT_SEXTETS[code] ?? -1;
     if (sextet < 0) continue;
     pads = 0;
     if (quad === 0) carry = sextet;

