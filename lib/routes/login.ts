@@ -20,7 +20,7 @@ export async function handleLoginRoute(rt: Runtime, req: Request, res: Response,
   }
   const returnTo = queryParam(req, "returnTo");
   await req.login(name, {
-    ...(returnTo !== undefined ? { returnTo } : {}),
+    returnTo,
     remember: queryFlag(req, "remember"),
     // The browser helper's popup wants the complete page, which tells the opener and closes.
     ...(queryFlag(req, "popup") ? { redirectToPage: false } : {}),

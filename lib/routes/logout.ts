@@ -24,7 +24,7 @@ export async function handleLogoutRoute(rt: Runtime, req: Request, res: Response
     ...(queryFlag(req, "everywhere") ? { everywhere: true } : {}),
     // A script's fetch() cannot follow the provider's pages: JSON callers sign out locally.
     ...(wantsJson ? { idpLogout: false } : {}),
-    ...(returnTo !== undefined ? { returnTo } : {}),
+    returnTo,
   });
   // Redirected to the provider's end-session endpoint (RP-initiated logout).
   if (res.headersSent) return;
@@ -44,14 +44,13 @@ function isCrossSite(req: Request): boolean {
   if (site === "same-origin" || site === "none") return false;
   if (site === "cross-site" || site === "same-site") return true;
   const origin = req.get("origin");
-  if (req.method === "POST" && origin !== undefined && origin !== "null") {
-    try {
-      return new URL(origin).host !== req.get("host");
-    } catch {
-      return true;
-    }
+  if (req.method !== "POST" || origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.get("host");
+  } catch {
+    // Not a URL, including the opaque `Origin: null` (a sandboxed frame, a data: URL).
+    return true;
   }
-  return req.method === "POST" && origin === "null";
 }
 
 /**
