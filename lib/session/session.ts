@@ -71,7 +71,7 @@ export function loadSession(
   const finish = (err?: unknown): void => {
     if (finished) return;
     finished = true;
-    if (timer !== undefined) clearTimeout(timer);
+    clearTimeout(timer); // a no-op when no timer was armed (the session loaded synchronously)
     if (err !== undefined && err !== null) return done(sessionError(err));
     if (req.session === undefined) return done(new FletAuthError("session_unavailable", "flet-auth needs a session, and none was created."));
     done();
@@ -167,11 +167,12 @@ export function saveSession(req: Request): Promise<void> {
 export function regenerateSession(req: Request, keep?: FletAuthSessionData): Promise<void> {
   const old = req.session;
   if (!old) return Promise.reject(new FletAuthError("session_unavailable", "No session to regenerate."));
-  const appData = keep === undefined ? {} : appKeys(old);
+  const appData = appKeys(old);
   return bounded(req, "regenerate the session", (done) =>
     old.regenerate((err?: unknown) => {
       if (!err && keep !== undefined) {
         Object.assign(req.session, appData);
+        // Replaces the old session's flet-auth part, copied above with the app's keys.
         setAuthData(req, keep);
       }
       done(err);
@@ -179,11 +180,11 @@ export function regenerateSession(req: Request, keep?: FletAuthSessionData): Pro
   );
 }
 
-/** The app's own keys of a session: everything but express-session's and flet-auth's. */
+/** A session's data keys: everything but express-session's cookie and methods. */
 function appKeys(s: LiveSession): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(s)) {
-    if (key !== "cookie" && key !== "fletAuth" && typeof value !== "function") out[key] = value;
+    if (key !== "cookie" && typeof value !== "function") out[key] = value;
   }
   return out;
 }
