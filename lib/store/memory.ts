@@ -34,7 +34,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): FletAuthSto
     // Insertion order: the oldest entries come first. Expired ones leave from the front; at the
     // cap the oldest leaves even if live (bounded memory beats an unbounded map under abuse).
     for (const [k, e] of entries) {
-      if (e.expiresAt > now && entries.size < maxEntries) break;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent to reads (an expired entry is never returned); only how soon its memory is freed differs.
+      const live = e.expiresAt > now;
+      if (live && entries.size < maxEntries) break;
       entries.delete(k);
     }
     entries.set(key, { value, expiresAt: now + ttlMs });

@@ -31,7 +31,7 @@ export const storeKeys = Object.freeze({
   /** A remember-me series revoked because a rotated cookie came back: its sign-ins end too. */
   endedSeries: (id: string) => `ended-series:${id}`,
   /** "Sign out everywhere": sign-ins and series of this user created before the value (ms) are ended. */
-  userEndedBefore: (provider: string, userId: string) => `user:${provider}:${userId.length > 200 ? userId.slice(0, 200) : userId}`,
+  userEndedBefore: (provider: string, userId: string) => `user:${provider}:${userId.slice(0, 200)}`,
   /** Back-channel logout by session: sign-ins of provider `provider` with ID-token `sid` made before the value (ms) end. */
   providerSessionEnded: (provider: string, sid: string) => `oidc-sid:${provider}:${sid.slice(0, 200)}`,
   /** Back-channel logout by subject: sign-ins of `sub` at `provider` made before the value (ms) end. */
