@@ -29,7 +29,6 @@ export function requestOrigin(protocol: string, host: string | undefined): strin
   try {
     // An empty or malformed host throws here.
     return new URL(`${protocol}://${host}`).origin;
-    // Stryker disable next-line BlockStatement: equivalent, an empty catch also returns undefined.
   } catch {
     return undefined;
   }

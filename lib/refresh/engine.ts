@@ -115,7 +115,6 @@ function tryResult(json: string): RefreshResult | undefined {
     const { t, i } = JSON.parse(json) as { t?: unknown; i?: unknown };
     if (typeof t !== "string") return undefined;
     return { token: OAuthToken.fromJson(t), ...(typeof i === "string" ? { idToken: i } : {}) };
-    // Stryker disable next-line BlockStatement: equivalent, an empty catch also returns undefined.
   } catch {
     return undefined;
   }

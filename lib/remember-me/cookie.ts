@@ -67,7 +67,6 @@ export function createRememberMe(options: NonNullable<FletAuthConfig["rememberMe
       let login: RememberedLogin | undefined;
       try {
         login = parseRemembered(JSON.parse(text));
-        // Stryker disable next-line BlockStatement: equivalent, `login` stays undefined and the next line returns undefined.
       } catch {
         return undefined;
       }
@@ -110,7 +109,6 @@ function refreshOnly(tokenJson: string): string | undefined {
     const token = OAuthToken.fromJson(tokenJson);
     if (token.refreshToken === undefined) return undefined;
     return new OAuthToken({ accessToken: "", tokenType: token.tokenType, scope: token.scope, expiresAt: 0, refreshToken: token.refreshToken }).toJson();
-    // Stryker disable next-line BlockStatement: equivalent, an empty catch also returns undefined.
   } catch {
     return undefined;
   }

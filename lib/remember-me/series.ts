@@ -137,7 +137,6 @@ function parse(raw: string): SeriesRecord | undefined {
       ...(typeof sid === "string" ? { sid } : {}),
       ...(typeof sub === "string" ? { sub } : {}),
     };
-    // Stryker disable next-line BlockStatement: equivalent, an empty catch also returns undefined.
   } catch {
     return undefined;
   }
