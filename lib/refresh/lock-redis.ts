@@ -228,7 +228,7 @@ async function outcome<T>(stored: string, codec: RefreshCodec<T>): Promise<T> {
 }
 
 /** SET's expiry option: `ms` milliseconds from now. */
-function expiringIn(ms: number): { readonly expiration: { readonly type: "PX"; readonly value: number } } {
+function expiringIn(ms: number): Pick<RedisSetOptions, "expiration"> {
   return { expiration: { type: "PX", value: ms } };
 }
 
