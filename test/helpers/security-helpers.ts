@@ -8,7 +8,8 @@ import session, { type SessionData, type Store } from "express-session";
 import request from "supertest";
 import { expect } from "vitest";
 import { fletAuth, type FletAuthMiddleware, type FletAuthOptions, type LoginEvent, type LogoutEvent } from "../../lib/index.js";
-import type { ExpressFactory } from "./apps.js";
+import { standardProvider, type ExpressFactory } from "./apps.js";
+import type { FakeProvider } from "./fake-provider.js";
 
 /** Any supertest client: `request(app)` or `request.agent(app)`. */
 export type Client = ReturnType<typeof request.agent> | ReturnType<typeof request>;
@@ -243,4 +244,21 @@ export function recordResponses(timeline: TimelineEntry[]) {
 /** Waits for pending macrotasks (so an unhandled rejection, if any, has been reported). */
 export async function settle(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The session suites' app: providers `demo` and `other` at `fake`, sessions in a MemoryStore the
+ * test can read and plant data in, JSON answers instead of the complete page.
+ */
+export function twoProviderApp(create: ExpressFactory, fake: FakeProvider): ReturnType<typeof buildSecurityApp> & { store: session.MemoryStore } {
+  const store = new session.MemoryStore();
+  const built = buildSecurityApp(create, {
+    providers: {
+      demo: standardProvider(fake),
+      other: standardProvider(fake, { redirectUrl: "http://127.0.0.1/callback/other" }),
+    },
+    session: { store },
+    redirectToPage: false,
+  });
+  return { ...built, store };
 }

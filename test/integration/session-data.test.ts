@@ -5,13 +5,12 @@
  * fresh cookie as configured (express-session's `cookie` is not one of the app's keys).
  */
 import type { Request, Response } from "express";
-import session from "express-session";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXPRESS, standardProvider } from "../helpers/apps.js";
+import { EXPRESS } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
 import {
-  buildSecurityApp,
+  twoProviderApp,
   cookieNamed,
   expectFailurePage,
   recordEvents,
@@ -34,15 +33,7 @@ describe.each(EXPRESS)("flet-auth's session data ($name)", ({ create }) => {
   afterAll(() => fake.close());
 
   function setup() {
-    const store = new session.MemoryStore();
-    const built = buildSecurityApp(create, {
-      providers: {
-        demo: standardProvider(fake),
-        other: standardProvider(fake, { redirectUrl: "http://127.0.0.1/callback/other" }),
-      },
-      session: { store },
-      redirectToPage: false,
-    });
+    const { store, ...built } = twoProviderApp(create, fake);
     built.app.post("/remember-for-an-hour", (req: Request, res: Response) => {
       (req.session as unknown as Record<string, unknown>)["theme"] = "dark";
       req.session.cookie.maxAge = 3_600_000;

@@ -4,12 +4,11 @@
  * the visitor keeps the well-formed sign-ins and gets no 500 — and the malformed entry does not
  * survive the next write of flet-auth's data (lib/session/session.ts, authData).
  */
-import session from "express-session";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXPRESS, standardProvider } from "../helpers/apps.js";
+import { EXPRESS } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
-import { buildSecurityApp, cookieNamed, relative, sessionIdOf, startLogin, storeGet, storeSet, type Client } from "../helpers/security-helpers.js";
+import { twoProviderApp, cookieNamed, relative, sessionIdOf, startLogin, storeGet, storeSet, type Client } from "../helpers/security-helpers.js";
 
 const SID = "flet-auth.sid";
 
@@ -22,15 +21,7 @@ describe.each(EXPRESS)("malformed flet-auth data in the session ($name)", ({ cre
   afterAll(() => fake.close());
 
   function setup() {
-    const store = new session.MemoryStore();
-    const built = buildSecurityApp(create, {
-      providers: {
-        demo: standardProvider(fake),
-        other: standardProvider(fake, { redirectUrl: "http://127.0.0.1/callback/other" }),
-      },
-      session: { store },
-      redirectToPage: false,
-    });
+    const { store, ...built } = twoProviderApp(create, fake);
     return { ...built, store, agent: request.agent(built.app) };
   }
 
