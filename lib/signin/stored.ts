@@ -74,12 +74,6 @@ function keysToRead(record: SignInRecord): readonly string[] {
 
 const sameKeys = (a: readonly string[], b: readonly string[]): boolean => a === b || (a.length === b.length && a.every((k, i) => k === b[i]));
 
-/** Awaits only when opening needs the sealer (a cache miss): an `await` on a value still yields. */
-async function opening(rt: SignInStore, name: string, sealed: string): Promise<OpenedRecord | undefined> {
-  const result = openStored(rt, name, sealed);
-  return result instanceof Promise ? await result : result;
-}
-
 /** The sign-ins `refs` (provider name, session value: an id, or a sealed record) as stored, in order. */
 export async function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): Promise<StoredSignIn[]> {
   const found: Found[] = [];
@@ -92,7 +86,9 @@ export async function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly 
       plans.push({ at: found.length - 1, keys });
       continue;
     }
-    const opened = await opening(rt, name, value);
+    // Awaited only on a cache miss (the sealer): an `await` on a value still yields.
+    const opening = openStored(rt, name, value);
+    const opened = opening instanceof Promise ? await opening : opening;
     found.push({ name, id: opened?.record.id ?? value, opened, sealed: value, ended: false, inSession: true, healed: false });
     if (opened !== undefined) plans.push({ at: found.length - 1, keys: [...endedKeys(opened.record), storeKeys.latestToken(opened.record.id)] });
   }
@@ -112,7 +108,8 @@ export async function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly 
       continue;
     }
     const sealed = values[at];
-    const opened = sealed === undefined ? undefined : await opening(rt, entry.name, sealed);
+    const opening = sealed === undefined ? undefined : openStored(rt, entry.name, sealed);
+    const opened = opening instanceof Promise ? await opening : opening;
     // A record filed under another id (entries swapped in the store) is not this sign-in.
     if (opened === undefined || opened.record.id !== entry.id) {
       entry.ended = values[at + 1] !== undefined;
