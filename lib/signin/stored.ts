@@ -74,10 +74,35 @@ function keysToRead(record: SignInRecord): readonly string[] {
 
 const sameKeys = (a: readonly string[], b: readonly string[]): boolean => a === b || (a.length === b.length && a.every((k, i) => k === b[i]));
 
-/** The sign-ins `refs` (provider name, session value: an id, or a sealed record) as stored, in order. */
-export async function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): Promise<StoredSignIn[]> {
+type Plan = { readonly at: number; readonly keys: readonly string[] };
+
+/**
+ * The sign-ins `refs` (provider name, session value: an id, or a sealed record) as stored, in order.
+ *
+ * Almost every signed-in request names one sign-in by id, seen before (its keys cached) and opened
+ * before (its record cached): that request takes one store read and no async function. An async
+ * function suspended on the read keeps its frame and its loop iterators on the heap (about 1.6 KB
+ * per request here); anything else takes the general path below, with the values already read.
+ */
+export function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): Promise<StoredSignIn[]> {
+  const only = refs.length === 1 ? refs[0] : undefined;
+  const keys = only === undefined ? undefined : rt.endedKeys.get(only[1]);
+  if (only === undefined || keys === undefined) return loadAll(rt, refs);
+  const [name, id] = only;
+  return rt.config.store.getMany(keys).then((values) => {
+    const sealed = values[0];
+    const opened = sealed === undefined ? undefined : rt.records.get(sealed);
+    if (opened === undefined || opened.record.provider !== name || opened.record.id !== id || keysToRead(opened.record) !== keys) {
+      return settle(rt, [{ name, id, opened: undefined, sealed: undefined, ended: false, inSession: false, healed: false }], [{ at: 0, keys }], values);
+    }
+    return [{ name, id, opened, sealed, ended: isEnded(opened.record, values, 1), inSession: false, healed: false }];
+  });
+}
+
+/** {@link loadSignIns} for any `refs`: what to read for each, one read, then {@link settle}. */
+async function loadAll(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): Promise<StoredSignIn[]> {
   const found: Found[] = [];
-  const plans: Array<{ readonly at: number; readonly keys: readonly string[] }> = [];
+  const plans: Plan[] = [];
   for (const [name, value] of refs) {
     if (isSignInId(value)) {
       // Known sign-in: the record and its ended markers; else the record and its own marker.
@@ -92,8 +117,13 @@ export async function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly 
     found.push({ name, id: opened?.record.id ?? value, opened, sealed: value, ended: false, inSession: true, healed: false });
     if (opened !== undefined) plans.push({ at: found.length - 1, keys: [...endedKeys(opened.record), storeKeys.latestToken(opened.record.id)] });
   }
-  const values = plans.length === 0 ? [] : await rt.config.store.getMany(plans.length === 1 ? (plans[0] as (typeof plans)[number]).keys : plans.flatMap((p) => p.keys));
-  const again: Array<{ readonly at: number; readonly keys: readonly string[] }> = [];
+  const values = plans.length === 0 ? [] : await rt.config.store.getMany(plans.length === 1 ? (plans[0] as Plan).keys : plans.flatMap((p) => p.keys));
+  return settle(rt, found, plans, values);
+}
+
+/** Completes `found` from the `values` read for `plans`: records opened, ended markers checked, a second read for ids seen for the first time. */
+async function settle(rt: SignInStore, found: Found[], plans: readonly Plan[], values: ReadonlyArray<string | undefined>): Promise<StoredSignIn[]> {
+  const again: Plan[] = [];
   let offset = 0;
   for (const plan of plans) {
     const entry = found[plan.at] as Found;
