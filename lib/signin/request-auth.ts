@@ -3,12 +3,13 @@ import { notify, type LogoutReason } from "../events.js";
 import type { OAuthToken } from "../oauth/token.js";
 import { refreshStored } from "../refresh/engine.js";
 import type { Runtime } from "../runtime.js";
+import type { FletAuthSessionData } from "../session/data.js";
 import { authData, regenerateSession, setAuthData } from "../session/session.js";
 import { createAuthorization, type Authorization } from "./authorization.js";
 import { currentProvider } from "./current.js";
 import { expiry, seenAtDue } from "./lifetime.js";
 import { sealRecord, type OpenedRecord, type SignInRecord } from "./records.js";
-import { loadSignIns, rewriteSignIn } from "./stored.js";
+import { loadSignIns, rewriteSignIn, type StoredSignIn } from "./stored.js";
 
 /**
  * Sets `req.authorizations` and `req.auth` from the sign-ins the session names. A sign-in whose
@@ -19,17 +20,27 @@ import { loadSignIns, rewriteSignIn } from "./stored.js";
  * leaves the session untouched; `seenAt` is rewritten at most hourly (in the store, or in
  * the session for records kept there).
  */
-export async function setRequestAuth(rt: Runtime, req: Request, res: Response): Promise<void> {
+export function setRequestAuth(rt: Runtime, req: Request, res: Response): Promise<void> {
   const data = authData(req);
   const now = rt.config.clock();
   const refs: Array<readonly [string, string]> = [];
   // Another fletAuth() instance's provider: not ours to show, not ours to remove.
   for (const [name, id] of Object.entries(data.auths ?? {})) if (rt.config.providers.has(name)) refs.push([name, id]);
+  // No async function on the way (see loadSignIns): a signed-in request that only reads settles
+  // in the one callback of its store read.
+  if (refs.length === 0) return Promise.resolve(applySignIns(rt, req, res, data, now, []));
+  return loadSignIns(rt, refs).then((stored) => applySignIns(rt, req, res, data, now, stored));
+}
+
+type Gone = { readonly name: string; readonly reason: LogoutReason | undefined; readonly opened?: OpenedRecord };
+
+/** {@link setRequestAuth} once the sign-ins are read; a promise only when something is written. */
+function applySignIns(rt: Runtime, req: Request, res: Response, data: FletAuthSessionData, now: number, found: readonly StoredSignIn[]): Promise<void> | undefined {
   const all: Record<string, Authorization> = {};
-  const gone: Array<{ readonly name: string; readonly reason: LogoutReason | undefined; readonly opened?: OpenedRecord }> = [];
-  // Records kept in the session and rewritten (seenAt, or healed from the store's newest token).
-  const touched: Record<string, string> = {};
-  for (const stored of refs.length === 0 ? [] : await loadSignIns(rt, refs)) {
+  const gone: Gone[] = [];
+  // Sign-ins whose `seenAt` is due, or kept in the session and healed from the store's newest token: rewritten.
+  const seen: StoredSignIn[] = [];
+  for (const stored of found) {
     const { name, opened } = stored;
     if (opened === undefined) {
       gone.push({ name, reason: stored.ended ? "ended" : undefined });
@@ -41,25 +52,54 @@ export async function setRequestAuth(rt: Runtime, req: Request, res: Response): 
       continue;
     }
     all[name] = buildAuthorization(rt, req, res, opened.record, opened.token);
-    if (!stored.healed && !seenAtDue(opened.record, now, rt.config)) continue;
-    const record = { ...opened.record, seenAt: now };
-    if (stored.inSession) touched[name] = await sealRecord(rt, record);
+    if (stored.healed || seenAtDue(opened.record, now, rt.config)) seen.push(stored);
+  }
+  if (seen.length === 0) return settleSession(rt, req, res, data, all, gone, {});
+  return rewriteSeen(rt, seen, now).then((touched) => settleSession(rt, req, res, data, all, gone, touched));
+}
+
+/** Rewrites `seenAt` of `seen`, one after the other: in the store, or resealed for the session (the new session values, by provider). */
+async function rewriteSeen(rt: Runtime, seen: readonly StoredSignIn[], now: number): Promise<Record<string, string>> {
+  // Records kept in the session and rewritten (seenAt, or healed from the store's newest token).
+  const touched: Record<string, string> = {};
+  for (const stored of seen) {
+    const record = { ...(stored.opened as OpenedRecord).record, seenAt: now };
+    if (stored.inSession) touched[stored.name] = await sealRecord(rt, record);
     else if (stored.sealed !== undefined) await rewriteSignIn(rt, stored.sealed, record);
   }
+  return touched;
+}
+
+/** The session without what is gone (or a new one), then `req.authorizations`, `req.auth` and the logout events; a promise only when the session is regenerated. */
+function settleSession(
+  rt: Runtime,
+  req: Request,
+  res: Response,
+  data: FletAuthSessionData,
+  all: Record<string, Authorization>,
+  gone: readonly Gone[],
+  touched: Record<string, string>,
+): Promise<void> | undefined {
   if (gone.some((g) => g.reason === "ended") && Object.keys(all).length === 0) {
     // The session's sign-ins were ended elsewhere — a logout of this very session that a slower
     // request raced and wrote back, "sign out everywhere", back-channel logout: the session copy
     // is a leftover, so none of it survives (the app's keys included), as after a logout.
-    await regenerateSession(req);
-  } else if (gone.length > 0 || Object.keys(touched).length > 0) {
+    return regenerateSession(req).then(() => publish(rt, req, res, data, all, gone));
+  }
+  if (gone.length > 0 || Object.keys(touched).length > 0) {
     const auths: Record<string, string> = { ...data.auths, ...touched };
     for (const { name } of gone) delete auths[name];
     setAuthData(req, { ...data, auths, current: currentProvider(data.current, Object.keys(auths)) });
   }
+  publish(rt, req, res, data, all, gone);
+  return undefined;
+}
+
+/** Sets `req.authorizations` and `req.auth`, then notifies the logouts (listeners see req.auth without the ended sign-ins). */
+function publish(rt: Runtime, req: Request, res: Response, data: FletAuthSessionData, all: Record<string, Authorization>, gone: readonly Gone[]): void {
   req.authorizations = Object.freeze(all);
   const current = currentProvider(data.current, Object.keys(all));
   req.auth = current === undefined ? undefined : all[current];
-  // Events notify after the state is set (they see req.auth without the ended sign-in).
   for (const { name, reason, opened } of gone) {
     if (reason === undefined || opened === undefined) continue;
     const auth = buildAuthorization(rt, req, res, opened.record, opened.token);
