@@ -280,9 +280,11 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
 }
 
 /**
- * Warms every scenario up ({@link WARMUP} s), then measures them interleaved — a, b, c, a, b, c, … — for
- * {@link ROUNDS} rounds of {@link DURATION} seconds, so that load from elsewhere on a shared
- * machine hits every scenario alike; reports medians.
+ * Warms every scenario up ({@link WARMUP} s), then measures them interleaved for {@link ROUNDS}
+ * rounds of {@link DURATION} seconds, so that load from elsewhere on a shared machine hits every
+ * scenario alike; reports medians. The order reverses every other round — a, b, c, c, b, a, a, b,
+ * c, … — so that a machine growing faster or slower during a round does not favour the scenarios
+ * that come early in it (the floor is first in its list).
  */
 export async function measureAll(scenarios: readonly Scenario[]): Promise<Measured[]> {
   for (const s of scenarios) {
@@ -290,8 +292,10 @@ export async function measureAll(scenarios: readonly Scenario[]): Promise<Measur
     await cannon(s, WARMUP);
   }
   const rounds: Round[][] = scenarios.map(() => []);
+  const forward = [...scenarios.keys()];
+  const backward = [...forward].reverse();
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, s] of scenarios.entries()) rounds[i]!.push(await runOnce(s, DURATION));
+    for (const i of r % 2 === 0 ? forward : backward) rounds[i]!.push(await runOnce(scenarios[i]!, DURATION));
   }
   return scenarios.map((s, i) => {
     const rs = rounds[i]!;
@@ -327,20 +331,20 @@ export function percentile(values: readonly number[], p: number): number {
 export const int = (n: number): string => Math.round(n).toLocaleString("en-US");
 export const fixed = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 
-/** Prints a markdown table of `rows` with ratios against `base` (requests/s). */
+/** Prints a markdown table of `rows` with ratios against `base` (requests/s, median of the per-round ratios). */
 export function printTable(rows: readonly Measured[], base: Measured): void {
   console.log("| scenario | req/s (median) | rounds min–max | vs baseline | latency p50 / p99 (ms) | server CPU µs/req | bad responses |");
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${int(r.rps)} | ${int(r.rpsMin)}–${int(r.rpsMax)} | ${fixed(r.rps / base.rps, 2)}× | ${r.p50} / ${r.p99} | ${fixed(r.cpuUs, 0)} | ${r.bad} of ${int(r.total)} |`,
+      `| ${r.name} | ${int(r.rps)} | ${int(r.rpsMin)}–${int(r.rpsMax)} | ${fixed(median(r.rpsRounds.map((rps, i) => rps / (base.rpsRounds[i] as number))), 2)}× | ${r.p50} / ${r.p99} | ${fixed(r.cpuUs, 0)} | ${r.bad} of ${int(r.total)} |`,
     );
   }
 }
 
 export function machineNotes(): string {
   const model = cpus()[0]?.model ?? "unknown CPU";
-  return `Node ${process.version}, ${availableParallelism()} CPUs (${model}), ${ROUNDS} interleaved rounds of ${DURATION} s per scenario (median), ${CONNECTIONS} connections; server and provider in child processes, autocannon in the parent`;
+  return `Node ${process.version}, ${availableParallelism()} CPUs (${model}), ${ROUNDS} interleaved rounds of ${DURATION} s per scenario (median; ratios: median of the per-round ratios), ${CONNECTIONS} connections; server and provider in child processes, autocannon in the parent`;
 }
 
 /** What {@link withRatios} needs of a variant. */
@@ -363,6 +367,10 @@ export function withRatios(variants: readonly RatioVariant[], rows: readonly Mea
   return variants.map((v, i) => {
     const r = rows[i] as Measured;
     const floor = floorRow(v.floor);
+    // Each round's variant against the same round's floor (measured seconds apart), then the
+    // median: a round the whole machine ran slow in moves both sides of its ratio alike.
+    const ratioRounds = r.rpsRounds.map((rps, round) => rps / (floor.rpsRounds[round] as number));
+    const cpuRatioRounds = r.cpuRounds.map((cpu, round) => cpu / (floor.cpuRounds[round] as number));
     return {
       id: v.id,
       label: v.label,
@@ -378,8 +386,10 @@ export function withRatios(variants: readonly RatioVariant[], rows: readonly Mea
       p99Ms: r.p99,
       total: r.total,
       bad: r.bad,
-      ratio: r.rps / floor.rps,
-      cpuRatio: r.cpuUs / floor.cpuUs,
+      ratio: median(ratioRounds),
+      ratioRounds,
+      ratioOfMedians: r.rps / floor.rps,
+      cpuRatio: median(cpuRatioRounds),
       cookieBytes: v.cookie === undefined ? 0 : Buffer.byteLength(v.cookie),
     };
   });

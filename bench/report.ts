@@ -58,8 +58,7 @@ function chart(r: BenchRun): string {
   const barW = width - barX - 90;
   const rowH = 26;
   const top = 78;
-  const floorOf = (v: VariantResult): VariantResult | undefined => variants.find((f) => f.isFloor && f.floor === v.floor);
-  const maxRatio = Math.max(1.2, ...variants.map((v) => Math.max(v.ratio, v.rpsMax / (floorOf(v)?.rps ?? v.rps))));
+  const maxRatio = Math.max(1.2, ...variants.map((v) => Math.max(v.ratio, ...v.ratioRounds)));
   const scaleMax = Math.ceil(maxRatio * 4) / 4;
   const x = (value: number): number => barX + (Math.min(value, scaleMax) / scaleMax) * barW;
   const rows = groups.reduce((n, g) => n + g.rows.length + 1, 0);
@@ -71,7 +70,7 @@ function chart(r: BenchRun): string {
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="16" y="26" font-size="16" font-weight="600" fill="#111">Requests/s relative to express-session alone — same run, median of ${r.settings["rounds"]} interleaved rounds</text>`,
     `<text x="16" y="46" fill="#555">${escapeXml(`${r.machine.cpuModel}, ${r.machine.cores} cores, load ${r.machine.loadStart.map((l) => l.toFixed(1)).join("/")}; Node ${r.machine.node}; ${r.startedAt.slice(0, 10)}; ${r.settings["durationS"]} s rounds${smokeReasons(r).length > 0 ? " — SMOKE RUN, not representative" : ""}`)}</text>`,
-    `<text x="16" y="64" fill="#555">Bar: median req/s ÷ the floor's median req/s. Whisker: the lowest and highest round ÷ the floor's median.</text>`,
+    `<text x="16" y="64" fill="#555">Bar: median over the rounds of req/s ÷ the floor's req/s in the same round. Whisker: the lowest and highest round's ratio.</text>`,
   );
   // Grid lines every 0.25×.
   for (let t = 0; t <= scaleMax + 1e-9; t += 0.25) {
@@ -85,18 +84,17 @@ function chart(r: BenchRun): string {
     parts.push(`<text x="16" y="${y + 17}" font-weight="600" fill="#222">${escapeXml(g.title)}</text>`);
     y += rowH;
     for (const v of g.rows) {
-      const floor = floorOf(v);
       const fill = v.isFloor ? "#9e9e9e" : v.id.startsWith("fletauth") ? "#1f6feb" : v.id === "bare" ? "#bdbdbd" : "#e8912d";
       const w = Math.max(1, x(v.ratio) - barX);
       parts.push(`<text x="${labelW}" y="${y + 17}" text-anchor="end" fill="#222">${escapeXml(v.label)}</text>`);
       parts.push(`<rect x="${barX}" y="${y + 5}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${fill}" rx="2"/>`);
-      if (floor !== undefined && v.rpsRounds.length > 1) {
-        const lo = x(v.rpsMin / floor.rps);
-        const hi = x(v.rpsMax / floor.rps);
+      if (!v.isFloor && v.ratioRounds.length > 1) {
+        const lo = x(Math.min(...v.ratioRounds));
+        const hi = x(Math.max(...v.ratioRounds));
         const cy = y + rowH / 2;
         parts.push(`<path d="M${lo.toFixed(1)} ${cy}H${hi.toFixed(1)}M${lo.toFixed(1)} ${cy - 4}V${cy + 4}M${hi.toFixed(1)} ${cy - 4}V${cy + 4}" stroke="#333" stroke-width="1"/>`);
       }
-      parts.push(`<text x="${(x(Math.max(v.ratio, floor !== undefined ? v.rpsMax / floor.rps : v.ratio)) + 6).toFixed(1)}" y="${y + 17}" fill="#111">${ratio(v.ratio)}</text>`);
+      parts.push(`<text x="${(x(Math.max(v.ratio, ...v.ratioRounds)) + 6).toFixed(1)}" y="${y + 17}" fill="#111">${ratio(v.ratio)}</text>`);
       y += rowH;
     }
   }
@@ -149,7 +147,7 @@ function page(r: BenchRun, svgName: string): string {
   }
   if (r.failures.length > 0) md.push(`> **Benches that failed in this run:** ${r.failures.join(", ")} — their sections are missing or partial.`, "");
   md.push(
-    "Every figure on this page comes from **one run** of `npm run bench` (`bench/`), written to `bench/results/latest.json` and turned into this page and the chart by `bench/report.ts`. Compare rows within a table: each ratio is against a floor measured in the same run, with all variants interleaved round by round (a, b, c, … a, b, c, …) so that load from elsewhere hits them alike. Method and files: `bench/README.md` in the repository.",
+    "Every figure on this page comes from **one run** of `npm run bench` (`bench/`), written to `bench/results/latest.json` and turned into this page and the chart by `bench/report.ts`. Compare rows within a table: each ratio is against a floor measured in the same run, with all variants interleaved round by round, the order reversed every other round (a, b, c, … c, b, a, …), so that load from elsewhere hits them alike. **vs floor** is the median over the rounds of each round's ratio (the variant's req/s ÷ the floor's req/s in the same round); \"CPU vs floor\" likewise for server CPU per request. Method and files: `bench/README.md` in the repository.",
     "",
     `- **Run:** ${r.startedAt.replace("T", " ").slice(0, 16)} UTC, ${int(r.seconds / 60)} min; \`${r.command}\` (${s["rounds"]} rounds × ${s["durationS"]} s per variant after ${s["warmupS"]} s of warm-up, ${s["connections"]} connections).`,
     `- **Machine:** ${machineLine(r)}.`,
