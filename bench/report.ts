@@ -58,7 +58,7 @@ function chart(r: BenchRun): string {
   const barW = width - barX - 90;
   const rowH = 26;
   const top = 78;
-  const maxRatio = Math.max(1.2, ...variants.map((v) => Math.max(v.ratio, ...v.ratioRounds)));
+  const maxRatio = Math.max(1.2, ...variants.map((v) => Math.max(v.ratio, ...(v.ratioRounds ?? []))));
   const scaleMax = Math.ceil(maxRatio * 4) / 4;
   const x = (value: number): number => barX + (Math.min(value, scaleMax) / scaleMax) * barW;
   const rows = groups.reduce((n, g) => n + g.rows.length + 1, 0);
@@ -88,13 +88,14 @@ function chart(r: BenchRun): string {
       const w = Math.max(1, x(v.ratio) - barX);
       parts.push(`<text x="${labelW}" y="${y + 17}" text-anchor="end" fill="#222">${escapeXml(v.label)}</text>`);
       parts.push(`<rect x="${barX}" y="${y + 5}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${fill}" rx="2"/>`);
-      if (!v.isFloor && v.ratioRounds.length > 1) {
-        const lo = x(Math.min(...v.ratioRounds));
-        const hi = x(Math.max(...v.ratioRounds));
+      const rounds = v.ratioRounds ?? [];
+      if (!v.isFloor && rounds.length > 1) {
+        const lo = x(Math.min(...rounds));
+        const hi = x(Math.max(...rounds));
         const cy = y + rowH / 2;
         parts.push(`<path d="M${lo.toFixed(1)} ${cy}H${hi.toFixed(1)}M${lo.toFixed(1)} ${cy - 4}V${cy + 4}M${hi.toFixed(1)} ${cy - 4}V${cy + 4}" stroke="#333" stroke-width="1"/>`);
       }
-      parts.push(`<text x="${(x(Math.max(v.ratio, ...v.ratioRounds)) + 6).toFixed(1)}" y="${y + 17}" fill="#111">${ratio(v.ratio)}</text>`);
+      parts.push(`<text x="${(x(Math.max(v.ratio, ...rounds)) + 6).toFixed(1)}" y="${y + 17}" fill="#111">${ratio(v.ratio)}</text>`);
       y += rowH;
     }
   }

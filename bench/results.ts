@@ -34,10 +34,10 @@ export interface VariantResult {
   readonly bad: number;
   /** Median over the rounds of req/s divided by the floor's req/s in the same round. */
   readonly ratio: number;
-  /** req/s ÷ the floor's req/s in each round, in order. */
-  readonly ratioRounds: readonly number[];
+  /** req/s ÷ the floor's req/s in each round, in order (absent in results written before ratios were paired by round). */
+  readonly ratioRounds?: readonly number[];
   /** The median round's req/s divided by the floor's median round (what `ratio` was before it was paired by round). */
-  readonly ratioOfMedians: number;
+  readonly ratioOfMedians?: number;
   /** Median over the rounds of server CPU per request divided by the floor's in the same round. */
   readonly cpuRatio: number;
   /** Bytes of the Cookie header the requests carried (0: none). */
