@@ -264,9 +264,11 @@ function parseBody(raw: unknown): Record<string | symbol, unknown> {
 }
 
 function fromByteSpread(value: Record<string, unknown>): Buffer | undefined {
-  const keys = Object.keys(value);
+  // On refresh, simple-oauth2 sets `refresh_token` on the response before spreading it
+  // (undefined when the answer is not JSON): not one of the provider's bytes.
+  const keys = Object.keys(value).filter((k) => k !== "refresh_token" || value[k] !== undefined);
   if (keys.length === 0 || !keys.every((k, i) => k === String(i))) return undefined;
-  const values = Object.values(value);
+  const values = keys.map((k) => value[k]);
   if (!values.every((v) => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 255)) return undefined;
   return Buffer.from(values as number[]);
 }

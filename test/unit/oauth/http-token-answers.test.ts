@@ -94,6 +94,21 @@ describe("createOAuthHttp: token endpoint answers", () => {
       }
     });
 
+    it("a refresh answered form-encoded is parsed as a form, as a code exchange is (the new refresh token kept)", async () => {
+      fake.nextResponse("/token", { status: 200, contentType: "application/x-www-form-urlencoded", body: "access_token=at-form&token_type=bearer&refresh_token=r2" });
+      const body = await refresh();
+      expect(body["access_token"]).toBe("at-form");
+      expect(body["token_type"]).toBe("bearer");
+      expect(body["refresh_token"]).toBe("r2");
+    });
+
+    it("a refresh answered form-encoded without a new refresh token gives the access token", async () => {
+      fake.nextResponse("/token", { status: 200, contentType: "text/plain", body: "access_token=at-form2&expires_in=60" });
+      const body = await refresh();
+      expect(body["access_token"]).toBe("at-form2");
+      expect(body["expires_in"]).toBe("60");
+    });
+
     it.each(["bearer", "BEARER", "Bearer"])("accepts token_type %s (case-insensitive)", async (tokenType) => {
       fake.nextResponse("/token", { status: 200, body: JSON.stringify({ access_token: "at-tt", token_type: tokenType }) });
       expect((await exchange())["access_token"]).toBe("at-tt");
@@ -137,6 +152,14 @@ describe("createOAuthHttp: token endpoint answers", () => {
       expect(err.code).toBe(code);
       expect(err.message).toMatch(/Unsupported token_type/);
       expect(err.message).toMatch(/Bearer/);
+    });
+
+    it("an HTML 200 page in a refresh is refresh_failed with status 502 (not a sign-in-again 401), saying it was neither JSON nor a form", async () => {
+      fake.nextResponse("/token", { status: 200, contentType: "text/html", body: "<html><body>Sign in</body></html>" });
+      const err = await rejection(() => refresh());
+      expect(err.code).toBe("refresh_failed");
+      expect(err.status).toBe(502);
+      expect(err.message).toMatch(/not answer a token response.*neither JSON nor a form/);
     });
 
     it("an HTML 200 page in a code exchange is token_exchange_failed with status 502, saying it was neither JSON nor a form", async () => {
