@@ -150,10 +150,11 @@ async function settle(rt: SignInStore, found: Found[], plans: readonly Plan[], v
     entry.opened = opened;
     entry.sealed = sealed;
     entry.ended = known && isEnded(opened.record, values, at + 1);
-    if (!known) {
-      rt.endedKeys.set(entry.id, wanted);
-      again.push({ at: plan.at, keys: wanted.slice(1) });
-    }
+    // The cache holds the very array `keysToRead` memoises for the record, which the fast path
+    // compares by identity: a rewritten record (the hourly seenAt: same keys, new array) takes
+    // its place, or this sign-in would never take the fast path again on this instance.
+    if (wanted !== plan.keys) rt.endedKeys.set(entry.id, wanted);
+    if (!known) again.push({ at: plan.at, keys: wanted.slice(1) });
   }
   if (again.length > 0) {
     const more = await rt.config.store.getMany(again.flatMap((a) => a.keys));
