@@ -6,8 +6,15 @@
  * Chromium suite checks, in-process.
  */
 import { runInNewContext } from "node:vm";
-import { describe, expect, it } from "vitest";
-import { BROWSER_HELPER } from "../../../lib/client/helper.js";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+type Module = typeof import("../../../lib/client/helper.js");
+let BROWSER_HELPER: Module["BROWSER_HELPER"];
+// Imported afresh inside each test: the module's tables (module-level constants) are then evaluated
+// within a test, so that mutation testing credits these tests with them (docs/testing.md, Scores).
+beforeEach(async () => {
+  vi.resetModules();
+  ({ BROWSER_HELPER } = await import("../../../lib/client/helper.js"));
+});
 import { renderCompletePage, type RawOutcome } from "../../../lib/pages/complete-page.js";
 
 const ORIGIN = "https://app.example";

@@ -4,8 +4,18 @@
  * sentence in an alert, every value the provider or the user controls shows verbatim but never as
  * markup, and the page's styling gives readable contrast and a visible keyboard focus.
  */
-import { describe, expect, it } from "vitest";
-import { escapeHtml, renderCompletePage, sentence, type RawOutcome } from "../../../lib/pages/complete-page.js";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { RawOutcome } from "../../../lib/pages/complete-page.js";
+type Module = typeof import("../../../lib/pages/complete-page.js");
+let escapeHtml: Module["escapeHtml"];
+let renderCompletePage: Module["renderCompletePage"];
+let sentence: Module["sentence"];
+// Imported afresh inside each test: the module's tables (module-level constants) are then evaluated
+// within a test, so that mutation testing credits these tests with them (docs/testing.md, Scores).
+beforeEach(async () => {
+  vi.resetModules();
+  ({ escapeHtml, renderCompletePage, sentence } = await import("../../../lib/pages/complete-page.js"));
+});
 
 const NONCE = "bm9uY2U=";
 const ENTITIES: Record<string, string> = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'" };
@@ -147,8 +157,12 @@ function contrast(a: string, b: string): number {
 }
 
 describe("the default complete page's styling", () => {
-  const success = stylesOf(page());
-  const failure = stylesOf(page({ error: "access_denied" }));
+  let success: ReturnType<typeof stylesOf>;
+  let failure: ReturnType<typeof stylesOf>;
+  beforeEach(() => {
+    success = stylesOf(page());
+    failure = stylesOf(page({ error: "access_denied" }));
+  });
 
   it("is the same for both outcomes and sits in a nonce'd style element", () => {
     expect(failure).toEqual(success);

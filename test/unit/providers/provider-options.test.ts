@@ -5,8 +5,16 @@
  * sets itself are refused), ID-token signing algorithms (asymmetric only, matched by whole
  * name) and the client credentials.
  */
-import { describe, expect, it } from "vitest";
-import { OAuthProvider, type OAuthProviderOptions } from "../../../lib/index.js";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { OAuthProviderOptions } from "../../../lib/index.js";
+type Module = typeof import("../../../lib/providers/provider.js");
+let OAuthProvider: Module["OAuthProvider"];
+// Imported afresh inside each test: the module's tables (module-level constants) are then evaluated
+// within a test, so that mutation testing credits these tests with them (docs/testing.md, Scores).
+beforeEach(async () => {
+  vi.resetModules();
+  ({ OAuthProvider } = await import("../../../lib/providers/provider.js"));
+});
 
 const BASE: OAuthProviderOptions = {
   clientId: "client-id",
@@ -17,7 +25,7 @@ const BASE: OAuthProviderOptions = {
 };
 
 /** Loosely typed: JavaScript callers can pass anything. */
-const build = (overrides: Record<string, unknown> = {}): OAuthProvider => new OAuthProvider({ ...BASE, ...overrides } as OAuthProviderOptions);
+const build = (overrides: Record<string, unknown> = {}): InstanceType<Module["OAuthProvider"]> => new OAuthProvider({ ...BASE, ...overrides } as OAuthProviderOptions);
 
 /** The TypeError `fn` throws (fails when it throws nothing or something else). */
 function typeErrorOf(fn: () => unknown): TypeError {
