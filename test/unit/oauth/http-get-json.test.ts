@@ -3,42 +3,13 @@
  * statuses pass, how failures are worded (the URL named, its query string never), the response
  * headers handed back, and every timeout path mapping to provider_timeout.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import axios from "axios";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createOAuthHttp, FletAuthError } from "../../../lib/index.js";
 import { startFakeProvider, type FakeProvider } from "../../helpers/fake-provider.js";
+import { rawServer, rejection } from "../../helpers/oauth-http-tests.js";
 import { closedPort } from "../../helpers/review-harness.js";
 
-async function rejection(fn: () => Promise<unknown>): Promise<FletAuthError> {
-  let caught: unknown;
-  try {
-    await fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, "expected a FletAuthError rejection").toBeInstanceOf(FletAuthError);
-  return caught as FletAuthError;
-}
-
-/** A loopback server answering every request with `handler` (for answers the fake cannot produce). */
-async function rawServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => handler(req, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 describe("createOAuthHttp().getJson", () => {
   let fake: FakeProvider;

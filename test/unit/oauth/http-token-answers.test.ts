@@ -3,43 +3,15 @@
  * fake provider and small raw servers: odd but valid bodies, bodies that are not token responses,
  * OAuth error bodies (RFC 6749 §5.2) and the HTTP status each failure maps to.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createOAuthHttp, FletAuthError, type TokenClient } from "../../../lib/index.js";
+import { createOAuthHttp, type TokenClient } from "../../../lib/index.js";
 import { startFakeProvider, type FakeProvider } from "../../helpers/fake-provider.js";
+import { rawServer, rejection } from "../../helpers/oauth-http-tests.js";
 import { closedPort } from "../../helpers/review-harness.js";
 import { startTrickleServer } from "../../helpers/trickle-server.js";
 
-/** Runs `fn` and returns what it rejected with (fails the test when it resolves or rejects with something else). */
-async function rejection(fn: () => Promise<unknown>): Promise<FletAuthError> {
-  let caught: unknown;
-  try {
-    await fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, "expected a FletAuthError rejection").toBeInstanceOf(FletAuthError);
-  return caught as FletAuthError;
-}
-
-/** A loopback server answering every request with `handler` (for bodies the fake cannot produce). */
-async function rawServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => handler(req, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const VERIFIER = "v".repeat(43);
 
