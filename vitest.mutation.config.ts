@@ -4,7 +4,7 @@
  * suites that start browsers, external servers or child processes, or pack the package — they
  * are slow per run and add no kills of their own in lib/.
  */
-import { configDefaults, defineConfig, mergeConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import base from "./vitest.config.js";
 
 export const MUTATION_EXCLUDE = [
@@ -17,14 +17,36 @@ export const MUTATION_EXCLUDE = [
   "test/unit/oidc-server.test.ts", // oidc-provider
 ];
 
-export default mergeConfig(
-  base,
-  defineConfig({
-    test: {
-      exclude: [...configDefaults.exclude, ...MUTATION_EXCLUDE],
-      // A mutant that makes a request hang is a kill (a timeout); do not wait 30 s for it.
-      testTimeout: 10_000,
-      hookTimeout: 20_000,
-    },
-  }),
-);
+/**
+ * Suites that need a module graph of their own: they replace modules with `vi.mock` (which must
+ * run before anything imports them), or count a warning express-session prints once per process.
+ * Everything else shares one module graph per run (`isolate: false`): Stryker runs the covering
+ * files once per mutant, and importing lib/ afresh for each of them cost more than the tests.
+ */
+export const NEEDS_ISOLATION = [
+  "test/integration/records-in-session.test.ts",
+  "test/integration/tokens-at-rest.test.ts",
+  "test/unit/config.test.ts",
+  "test/unit/crypto/aes-gcm.test.ts",
+  "test/unit/crypto/keys-cache.test.ts",
+  "test/unit/crypto/lenient-decrypt.test.ts",
+  "test/unit/crypto/security.test.ts",
+];
+
+// Not merged with vitest.config.ts: a project that extends a config adds its own `include` to
+// the inherited one, so the base's `test/**` would put every suite in both projects.
+export default defineConfig({
+  resolve: base.resolve,
+  test: {
+    // A mutant that makes a request hang is a kill (a timeout); do not wait 30 s for it.
+    testTimeout: 10_000,
+    hookTimeout: 20_000,
+    projects: [
+      { extends: true, test: { name: "isolated", include: NEEDS_ISOLATION, isolate: true } },
+      {
+        extends: true,
+        test: { name: "shared", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...MUTATION_EXCLUDE, ...NEEDS_ISOLATION], isolate: false },
+      },
+    ],
+  },
+});
