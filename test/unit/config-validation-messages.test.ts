@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { resolveConfig, type FletAuthOptions } from "../../lib/config.js";
 import { OAuthProvider } from "../../lib/index.js";
+import { typeErrorMessage } from "../helpers/type-errors.js";
 
 const SECRET = "validation-messages-secret-0123456789abcdef";
 const REMEMBER_KEY = "validation-remember-key-0123456789abcdef0";
@@ -28,16 +29,7 @@ const BASE = {
 const resolve = (extra: Record<string, unknown>) => resolveConfig({ ...BASE, ...extra } as unknown as FletAuthOptions);
 
 /** The message of the TypeError that `resolve(extra)` throws (fails the test when it does not throw one). */
-function messageOf(extra: Record<string, unknown>): string {
-  let thrown: unknown;
-  try {
-    resolve(extra);
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown, "expected a TypeError").toBeInstanceOf(TypeError);
-  return (thrown as TypeError).message;
-}
+const messageOf = (extra: Record<string, unknown>): string => typeErrorMessage(() => resolve(extra));
 
 describe("each option error starts with the exact option path", () => {
   it.each([

@@ -8,6 +8,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { JsonResponse } from "../../../lib/oauth/http.js";
 import type { OAuthProviderOptions, ProviderContext } from "../../../lib/providers/provider.js";
+import { typeErrorMessage } from "../../helpers/type-errors.js";
 type ProviderModule = typeof import("../../../lib/providers/provider.js");
 type AzureModule = typeof import("../../../lib/providers/azure.js");
 type GitHubModule = typeof import("../../../lib/providers/github.js");
@@ -34,18 +35,6 @@ const BASE: OAuthProviderOptions = {
 
 /** Loosely typed: JavaScript callers can pass anything. */
 const build = (overrides: Record<string, unknown>, path?: string) => new OAuthProvider({ ...BASE, ...overrides } as OAuthProviderOptions, path);
-
-/** The message of the TypeError `fn` throws (fails when it throws nothing or something else). */
-function typeErrorMessage(fn: () => unknown): string {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown, "expected a TypeError").toBeInstanceOf(TypeError);
-  return (thrown as TypeError).message;
-}
 
 describe("malformed options are named in the error, with the option path", () => {
   it.each([
