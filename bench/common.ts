@@ -224,6 +224,10 @@ export interface Measured {
   readonly rpsRounds: readonly number[];
   /** Server CPU µs/req of every round, in order. */
   readonly cpuRounds: readonly number[];
+  /** With paired floors ({@link measureAll}): the floor's requests/s in the run next to each of this variant's rounds. */
+  readonly pairedFloorRps?: readonly number[];
+  /** The same for the floor's server CPU µs/req. */
+  readonly pairedFloorCpu?: readonly number[];
 }
 
 interface Round {
@@ -285,20 +289,39 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
  * scenario alike; reports medians. The order reverses every other round — a, b, c, c, b, a, a, b,
  * c, … — so that a machine growing faster or slower during a round does not favour the scenarios
  * that come early in it (the floor is first in its list).
+ *
+ * With `floorOf` (scenario index → the index of its floor, or undefined for a floor), every
+ * variant's run is paired with a run of its floor right before or after it (floor first in even
+ * rounds, last in odd ones): on this VM the machine's speed moves within seconds, so a floor
+ * measured ten runs away shares little of a variant's round. The pair's floor figures are kept
+ * with the variant ({@link Measured.pairedFloorRps}); a floor's own row has all its runs.
  */
-export async function measureAll(scenarios: readonly Scenario[]): Promise<Measured[]> {
+export async function measureAll(scenarios: readonly Scenario[], floorOf?: (i: number) => number | undefined): Promise<Measured[]> {
   for (const s of scenarios) {
     await s.prepare?.();
     await cannon(s, WARMUP);
   }
   const rounds: Round[][] = scenarios.map(() => []);
-  const forward = [...scenarios.keys()];
+  const paired: Round[][] = scenarios.map(() => []);
+  const forward = [...scenarios.keys()].filter((i) => floorOf === undefined || floorOf(i) !== undefined || !scenarios.some((_, j) => floorOf(j) === i));
   const backward = [...forward].reverse();
   for (let r = 0; r < ROUNDS; r++) {
-    for (const i of r % 2 === 0 ? forward : backward) rounds[i]!.push(await runOnce(scenarios[i]!, DURATION));
+    for (const i of r % 2 === 0 ? forward : backward) {
+      const f = floorOf?.(i);
+      if (f === undefined) {
+        rounds[i]!.push(await runOnce(scenarios[i]!, DURATION));
+        continue;
+      }
+      const floorFirst = r % 2 === 0;
+      if (floorFirst) paired[i]!.push(await runOnce(scenarios[f]!, DURATION));
+      rounds[i]!.push(await runOnce(scenarios[i]!, DURATION));
+      if (!floorFirst) paired[i]!.push(await runOnce(scenarios[f]!, DURATION));
+      rounds[f]!.push(paired[i]!.at(-1)!);
+    }
   }
   return scenarios.map((s, i) => {
     const rs = rounds[i]!;
+    const ps = paired[i]!;
     return {
       name: s.name,
       rps: median(rs.map((x) => x.rps)),
@@ -311,6 +334,7 @@ export async function measureAll(scenarios: readonly Scenario[]): Promise<Measur
       bad: rs.reduce((sum, x) => sum + x.bad, 0),
       rpsRounds: rs.map((x) => x.rps),
       cpuRounds: rs.map((x) => x.cpuUs),
+      ...(ps.length > 0 ? { pairedFloorRps: ps.map((x) => x.rps), pairedFloorCpu: ps.map((x) => x.cpuUs) } : {}),
     };
   });
 }
@@ -337,7 +361,7 @@ export function printTable(rows: readonly Measured[], base: Measured): void {
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${int(r.rps)} | ${int(r.rpsMin)}–${int(r.rpsMax)} | ${fixed(median(r.rpsRounds.map((rps, i) => rps / (base.rpsRounds[i] as number))), 2)}× | ${r.p50} / ${r.p99} | ${fixed(r.cpuUs, 0)} | ${r.bad} of ${int(r.total)} |`,
+      `| ${r.name} | ${int(r.rps)} | ${int(r.rpsMin)}–${int(r.rpsMax)} | ${fixed(median(r.rpsRounds.map((rps, i) => rps / ((r.pairedFloorRps ?? base.rpsRounds)[i] as number))), 2)}× | ${r.p50} / ${r.p99} | ${fixed(r.cpuUs, 0)} | ${r.bad} of ${int(r.total)} |`,
     );
   }
 }
@@ -369,8 +393,11 @@ export function withRatios(variants: readonly RatioVariant[], rows: readonly Mea
     const floor = floorRow(v.floor);
     // Each round's variant against the same round's floor (measured seconds apart), then the
     // median: a round the whole machine ran slow in moves both sides of its ratio alike.
-    const ratioRounds = r.rpsRounds.map((rps, round) => rps / (floor.rpsRounds[round] as number));
-    const cpuRatioRounds = r.cpuRounds.map((cpu, round) => cpu / (floor.cpuRounds[round] as number));
+    // With paired floors, the floor's run right next to the variant's (see measureAll).
+    const floorRps = r.pairedFloorRps ?? floor.rpsRounds;
+    const floorCpu = r.pairedFloorCpu ?? floor.cpuRounds;
+    const ratioRounds = r.rpsRounds.map((rps, round) => rps / (floorRps[round] as number));
+    const cpuRatioRounds = r.cpuRounds.map((cpu, round) => cpu / (floorCpu[round] as number));
     return {
       id: v.id,
       label: v.label,

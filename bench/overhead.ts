@@ -95,7 +95,9 @@ async function main(): Promise<void> {
         },
       };
     });
-    const rows = await measureAll(scenarios);
+    // Each variant paired run by run with its floor (measureAll): the floors' own rows are their paired runs.
+    const floorIndex = (floor: Floor): number => variants.findIndex((v) => v.isFloor === true && v.floor === floor);
+    const rows = await measureAll(scenarios, (i) => (variants[i]?.isFloor === true ? undefined : floorIndex((variants[i] as Variant).floor)));
     const after = await provider.stats();
     const providerCalls = after.authorizationCode + after.refreshToken + after.userinfo - (before.authorizationCode + before.refreshToken + before.userinfo);
     const results = withRatios(variants, rows);

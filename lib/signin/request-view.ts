@@ -2,13 +2,15 @@
  * Where a request keeps what it shows of its sign-ins, `req.auth` and `req.authorizations`.
  *
  * Express gives every request object its app's request prototype (`Object.setPrototypeOf`), and
- * in V8 every property then added to the request builds a new hidden class: each name added costs
- * thousands of instructions, and every later property access of that request misses its inline
- * cache (docs/performance.md, "Why a signed-in request costs what it costs"). So on an Express app
- * both names are accessors on the app's request prototype (middleware.ts), and a sign-in adds one
- * property to the request, the {@link VIEW} record below, instead of two. Requests whose prototype
- * does not carry the accessors (another fletAuth() instance's, or no Express app) have both names
- * as own data properties, as they always had.
+ * in V8 every property then added to the request builds a new hidden class of its own (a map and a
+ * copy of all the request's property descriptors, about 1 KB, thousands of instructions, and more
+ * garbage to collect: docs/performance.md). So on an Express app both names are accessors on the
+ * app's request prototype (middleware.ts) that read a view kept in the response's `res.locals`,
+ * Express's request-scoped object (null-prototype, so a key added to it builds no hidden class),
+ * under a symbol: invisible to `Object.keys`, `for...in` and JSON, so templates and app code
+ * reading `res.locals` never see it. Requests whose prototype does not carry the accessors
+ * (another fletAuth() instance's, or no Express app) have both names as own data properties, as
+ * they always had.
  */
 import type { Request } from "express";
 import type { Authorization } from "./authorization.js";
@@ -20,7 +22,13 @@ interface View {
 }
 
 const VIEW = Symbol("flet-auth.view");
-type Carrier = Request & { [VIEW]?: View };
+type Holder = { [VIEW]?: View | undefined };
+
+/** Where `req`'s view lives: Express's `res.locals`, or the request itself when there is none (an app that set it to something else). */
+function holder(req: Request): Holder {
+  const locals: unknown = req.res?.locals;
+  return typeof locals === "object" && locals !== null ? (locals as Holder) : (req as Holder);
+}
 
 /** A request without sign-ins shows this (frozen, shared: nothing can be added to it). */
 export const NO_AUTHORIZATIONS: Readonly<Record<string, Authorization>> = Object.freeze({});
@@ -36,17 +44,17 @@ export function showSignIns(req: Request, authorizations: Readonly<Record<string
     req.auth = auth;
     return;
   }
-  (req as Carrier)[VIEW] = { authorizations, auth };
+  holder(req)[VIEW] = { authorizations, auth };
 }
 
 /** Whether `req` shows sign-ins through a view (cleared by {@link clearView} when flet-auth starts on the request again). */
 export function hasView(req: Request): boolean {
-  return Object.hasOwn(req, VIEW);
+  return holder(req)[VIEW] !== undefined;
 }
 
 /** Drops the view: `req` shows no sign-ins until {@link showSignIns}. */
 export function clearView(req: Request): void {
-  (req as Carrier)[VIEW] = undefined;
+  holder(req)[VIEW] = undefined;
 }
 
 /**
@@ -61,16 +69,16 @@ export function viewAccessors(): PropertyDescriptorMap {
     };
   return {
     authorizations: {
-      get(this: Carrier): Readonly<Record<string, Authorization>> {
-        return this[VIEW]?.authorizations ?? NO_AUTHORIZATIONS;
+      get(this: Request): Readonly<Record<string, Authorization>> {
+        return holder(this)[VIEW]?.authorizations ?? NO_AUTHORIZATIONS;
       },
       set: assign("authorizations"),
       configurable: true,
       enumerable: false,
     },
     auth: {
-      get(this: Carrier): Authorization | undefined {
-        return this[VIEW]?.auth;
+      get(this: Request): Authorization | undefined {
+        return holder(this)[VIEW]?.auth;
       },
       set: assign("auth"),
       configurable: true,
