@@ -68,7 +68,8 @@ export class Authorization {
     this.user = init.user;
     this.fetchUser = init.fetchUser;
     this.fetchGroups = init.fetchGroups;
-    this.scope = Object.freeze([...init.scope]);
+    // A record's scope is frozen already (records.ts): shared as is, not copied on every request.
+    this.scope = Object.isFrozen(init.scope) ? init.scope : Object.freeze([...init.scope]);
     this.claims = init.claims;
     this.#token = init.token;
     this.#margin = init.refreshMarginMs;

@@ -45,7 +45,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): FletAuthSto
   return Object.freeze({
     getMany(keys: readonly string[]) {
       const now = clock();
-      return Promise.resolve(keys.map((key) => live(key, now)?.value));
+      const values: Array<string | undefined> = [];
+      for (const key of keys) values.push(live(key, now)?.value);
+      return Promise.resolve(values);
     },
     set(key: string, value: string, ttlMs: number, setOptions?: { readonly ifAbsent?: boolean }) {
       const now = clock();
