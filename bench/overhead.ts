@@ -51,6 +51,7 @@ async function main(): Promise<void> {
   const provider = await startProvider();
   const kinds = ["bare", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
   const servers = await Promise.all(kinds.map((k) => startServer(k, provider.url)));
+  const twins: Variant[] = [];
   const [bare, sessionNone, sessionLoaded, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut] = servers as [
     RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,
   ];
@@ -82,8 +83,26 @@ async function main(): Promise<void> {
       { id: "eoc-out", label: "express-openid-connect, signed out", floor: "signed-out", server: eocOut, expect: "signedOut" },
       { id: "fletauth-out", label: "flet-auth, signed out", floor: "signed-out", server: fletOut, expect: "signedOut" },
     ];
+    // Every variant gets a twin of its floor, in a process of its own, measured right next to it
+    // (measureAll): each server then runs once per round and idles as long as its twin. A single
+    // floor run next to every variant ran four times as often as any variant, and the idle time
+    // between runs costs a Node server speed (about 10 % here: every peer fell behind by as much).
+    const twinOf = new Map<number, number>();
+    for (const [i, v] of variants.entries()) {
+      if (v.isFloor === true) continue;
+      const floor = variants.find((f) => f.isFloor === true && f.floor === v.floor) as Variant;
+      const server = await startServer("session", provider.url);
+      servers.push(server);
+      const cookie = v.floor === "signed-in" ? await signedInCookie(server, async () => {
+        const jar = new Jar();
+        await jar.get(`${server.url}/signin-session`);
+        return jar;
+      }) : undefined;
+      twinOf.set(i, variants.length + twinOf.size);
+      twins.push({ ...floor, id: `${floor.id}-twin-${v.id}`, server, ...(cookie !== undefined ? { cookie } : {}) });
+    }
     const before = await provider.stats();
-    const scenarios: Scenario[] = variants.map((v) => {
+    const scenarios: Scenario[] = [...variants, ...twins].map((v) => {
       const verifyBody = BODY_CHECK[v.expect];
       return {
         name: v.label,
@@ -95,9 +114,7 @@ async function main(): Promise<void> {
         },
       };
     });
-    // Each variant paired run by run with its floor (measureAll): the floors' own rows are their paired runs.
-    const floorIndex = (floor: Floor): number => variants.findIndex((v) => v.isFloor === true && v.floor === floor);
-    const rows = await measureAll(scenarios, (i) => (variants[i]?.isFloor === true ? undefined : floorIndex((variants[i] as Variant).floor)));
+    const rows = (await measureAll(scenarios, (i) => twinOf.get(i))).slice(0, variants.length);
     const after = await provider.stats();
     const providerCalls = after.authorizationCode + after.refreshToken + after.userinfo - (before.authorizationCode + before.refreshToken + before.userinfo);
     const results = withRatios(variants, rows);
