@@ -21,7 +21,6 @@ import { requestMethods } from "./signin/request-methods.js";
 import { createRecordCache } from "./signin/records.js";
 import { createEndedKeyCache } from "./signin/stored.js";
 import { setRequestAuth } from "./signin/request-auth.js";
-import { clearView, hasView, NO_AUTHORIZATIONS, viewAccessors } from "./signin/request-view.js";
 
 /**
  * The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter.
@@ -180,6 +179,8 @@ function route(table: RouteTable, req: Request): Route {
   return OTHER;
 }
 
+const NO_AUTHORIZATIONS: Readonly<Record<string, Authorization>> = Object.freeze({});
+
 /** What every request starts with: `req.login`, `req.logout`, no sign-ins, the store deadline. */
 interface RequestDefaults {
   readonly login: Request["login"];
@@ -195,10 +196,9 @@ type Prototype = Record<PropertyKey, unknown>;
 
 /**
  * Gives `req` this instance's defaults. Properties added to every request object are slow stores
- * (each builds a new hidden class: request-view.ts), so the defaults go once onto the request
- * prototype Express gives each app (`app.request`): `req.login` and `req.logout` as writable
- * values, `req.auth` and `req.authorizations` as accessors of the request's view, which a sign-in
- * sets. Sub-apps mounted below the app see them too: Express makes a mounted app's `request`
+ * (request objects come in many shapes), so the defaults go once onto the request prototype
+ * Express gives each app (`app.request`), as writable values a sign-in shadows on the request
+ * itself. Sub-apps mounted below the app see them too: Express makes a mounted app's `request`
  * inherit from its parent's. A prototype that already carries another instance's defaults, or a
  * request that app code or another instance already gave its own, gets them as own properties,
  * as before: the last instance wins.
@@ -208,18 +208,14 @@ function setRequestDefaults(req: Request, defaults: RequestDefaults): void {
   const owner = proto !== null && Object.hasOwn(proto, DEFAULTS_OF) ? proto[DEFAULTS_OF] : undefined;
   // Set on this request already (by app code, or by another instance): overwritten, as always.
   const fresh = !Object.hasOwn(req, "login") && !Object.hasOwn(req, "logout") && !Object.hasOwn(req, "authorizations") && !Object.hasOwn(req, "auth");
-  if (owner === defaults && fresh) {
-    // This instance saw the request before (mounted twice, or in an app and its sub-app): it
-    // starts signed out again, as with the own properties below.
-    if (hasView(req)) clearView(req);
-    return;
-  }
+  if (owner === defaults && fresh) return;
   if (proto !== null && owner === undefined && fresh && isAppRequest(proto)) {
     const value = (v: unknown): PropertyDescriptor => ({ value: v, writable: true, configurable: true, enumerable: false });
     Object.defineProperties(proto, {
       login: value(defaults.login),
       logout: value(defaults.logout),
-      ...viewAccessors(),
+      authorizations: value(defaults.authorizations),
+      auth: value(undefined),
       [STORE_DEADLINE]: value(defaults[STORE_DEADLINE]),
       [DEFAULTS_OF]: { value: defaults },
     });

@@ -25,7 +25,6 @@ import { currentProvider } from "../signin/current.js";
 import { recordLatestToken } from "../signin/lifetime.js";
 import { sealRecord } from "../signin/records.js";
 import { loadSignIns, removeSignIn, updateSignIn } from "../signin/stored.js";
-import { showSignIns } from "../signin/request-view.js";
 import { withDeadline } from "../util/deadline.js";
 import { verifyIdToken } from "../oidc/id-token.js";
 import { verifiesIdTokens } from "../providers/provider.js";
@@ -263,7 +262,8 @@ async function dropRevoked(rt: Runtime, req: Request, res: Response, auth: Autho
   await saveSession(req).catch(() => undefined);
   const left = { ...req.authorizations };
   delete left[auth.provider];
+  req.authorizations = Object.freeze(left);
   const current = currentProvider(authData(req).current, Object.keys(left));
-  showSignIns(req, Object.freeze(left), current === undefined ? undefined : left[current]);
+  req.auth = current === undefined ? undefined : left[current];
   if (announce) notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: auth.provider, auth, reason: "refresh_failed", req, res });
 }

@@ -1,21 +1,22 @@
 /**
- * Where a signed-in request keeps `req.auth` and `req.authorizations` (lib/signin/request-view.ts):
- * in a view under a symbol in Express's `res.locals`, read by accessors on the app's request
- * prototype, so a sign-in adds no property to the request object. What an app can see must not
- * change with it:
+ * What a signed-in request shows (`req.auth`, `req.authorizations`) must belong to that request
+ * alone, wherever the app reads it, whatever the app does with `res.locals`. These pin the cases
+ * a cheaper place for the per-request view got wrong in review (a view kept in `res.locals`, read
+ * by accessors on the app's request prototype), so that no later optimisation brings them back:
  *
- * - a signed-in request shows its sign-in, and neither the request nor `res.locals` lists
- *   anything new (`Object.keys`, `for...in`, JSON);
- * - an app that replaced `res.locals` before flet-auth, or set it to a non-object, still sees the
- *   sign-in;
- * - an app's own assignment to `req.auth` / `req.authorizations` after flet-auth wins on that
- *   request, and the next request shows flet-auth's view again.
+ * - an app that gives every response the same `res.locals` object: two users' requests in flight
+ *   at once each keep seeing their own sign-in;
+ * - an app that replaces `res.locals` after flet-auth: the sign-in still shows;
+ * - flet-auth mounted in a sub-app: the parent app's routes after the sub-app, and its error
+ *   handler, still see the sign-in;
+ * - an app's own assignment after flet-auth wins on that request only.
  */
 import type { Express, NextFunction, Request, Response } from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fletAuth } from "../../lib/index.js";
-import { EXPRESS, SECRET, signIn, standardProvider, type ExpressFactory } from "../helpers/apps.js";
+import { DEFAULT_USER } from "../helpers/fake-provider-core.js";
+import { EXPRESS, SECRET, signIn, standardProvider } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
 
 let fake: FakeProvider;
@@ -24,65 +25,102 @@ beforeAll(async () => {
 });
 afterAll(() => fake.close());
 
-/** What a handler sees: the sign-in, and what the request and `res.locals` list. */
-function seen(req: Request, res: Response): Record<string, unknown> {
-  const listed: string[] = [];
-  for (const key in req) if (key === "auth" || key === "authorizations") listed.push(key);
-  return {
-    auth: req.auth?.provider ?? null,
-    user: req.auth?.user?.id ?? null,
-    providers: Object.keys(req.authorizations),
-    ownOnRequest: ["auth", "authorizations"].filter((k) => Object.hasOwn(req, k)),
-    listedOnRequest: listed,
-    locals: typeof res.locals === "object" && res.locals !== null ? Object.keys(res.locals) : String(res.locals),
-    localsJson: JSON.stringify(res.locals ?? null),
-  };
-}
+type Agent = ReturnType<typeof request.agent>;
 
-/** An app with `before` (a middleware ahead of flet-auth, if any) and `GET /seen`, signed in once. */
-async function signedIn(create: ExpressFactory, before?: (req: Request, res: Response, next: NextFunction) => void): Promise<{ app: Express; agent: ReturnType<typeof request.agent> }> {
-  const app = create();
-  if (before) app.use(before);
-  app.use(fletAuth({ secret: SECRET, providers: { idp: standardProvider(fake, { redirectUrl: "http://127.0.0.1/oauth_callback" }) } }));
-  app.get("/seen", (req: Request, res: Response) => res.json(seen(req, res)));
-  app.get("/assign", (req: Request, res: Response) => {
-    req.auth = undefined;
-    (req as { authorizations: unknown }).authorizations = { mine: true };
-    res.json({ auth: req.auth ?? null, authorizations: req.authorizations, own: ["auth", "authorizations"].filter((k) => Object.hasOwn(req, k)) });
-  });
-  const agent = request.agent(app);
-  const callback = await signIn(agent, fake, "/login/idp");
+const auth = (): ReturnType<typeof fletAuth> => fletAuth({ secret: SECRET, providers: { idp: standardProvider(fake) } });
+const shown = (req: Request): { user: string | null; providers: string[] } => ({ user: req.auth?.user?.id ?? null, providers: Object.keys(req.authorizations ?? {}) });
+
+/** Signs `agent` in as the fake provider's user `id` through `loginPath`. */
+async function signInAs(agent: Agent, id: string, loginPath = "/login/idp"): Promise<void> {
+  fake.set({ user: { ...DEFAULT_USER, id } });
+  const callback = await signIn(agent, fake, loginPath);
   expect(callback.status, callback.text).toBeLessThan(400);
-  return { app, agent };
 }
 
-describe.each(EXPRESS)("request view ($name)", ({ create }) => {
-  it("a signed-in request shows its sign-in, and adds nothing the request or res.locals lists", async () => {
-    const { agent } = await signedIn(create);
-    for (let i = 1; i <= 2; i++) {
-      const res = await agent.get("/seen");
-      expect(res.status, `request ${i}`).toBe(200);
-      expect(res.body, `request ${i}`).toEqual({ auth: "idp", user: expect.any(String), providers: ["idp"], ownOnRequest: [], listedOnRequest: [], locals: [], localsJson: "{}" });
-    }
+describe.each(EXPRESS)("what a request shows of its sign-in ($name)", ({ create }) => {
+  it("one res.locals object shared by every response: two users' requests in flight at once each see their own sign-in", async () => {
+    const shared: Record<string, unknown> = { site: "example" };
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered: () => void = () => undefined;
+    const inHandler = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const app = create();
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      res.locals = shared;
+      next();
+    });
+    app.use(auth());
+    app.get("/me", (req: Request, res: Response) => res.json(shown(req)));
+    // Reads its sign-in, waits until the other user's request has been answered, reads again.
+    app.get("/slow", (req: Request, res: Response, next: NextFunction) => {
+      const before = shown(req);
+      entered();
+      gate.then(() => res.json({ before, after: shown(req) }), next);
+    });
+    const alice = request.agent(app);
+    const bob = request.agent(app);
+    await signInAs(alice, "alice");
+    await signInAs(bob, "bob");
+    const slow = alice.get("/slow").then((r) => r);
+    // Alice's request waits in its handler while Bob and a signed-out visitor are answered.
+    await inHandler;
+    expect((await bob.get("/me")).body).toEqual({ user: "bob", providers: ["idp"] });
+    expect((await request(app).get("/me")).body, "a signed-out visitor in between").toEqual({ user: null, providers: [] });
+    release();
+    expect((await slow).body).toEqual({ before: { user: "alice", providers: ["idp"] }, after: { user: "alice", providers: ["idp"] } });
+    expect(Object.keys(shared), "flet-auth adds nothing to the app's res.locals").toEqual(["site"]);
   });
 
-  it("res.locals replaced before flet-auth (an object of the app's, or a non-object): the sign-in still shows", async () => {
-    for (const replacement of [() => ({ title: "app" }), () => null, () => "text"]) {
-      const { agent } = await signedIn(create, (_req, res, next) => {
-        (res as { locals: unknown }).locals = replacement();
-        next();
-      });
-      const res = await agent.get("/seen");
-      expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ auth: "idp", providers: ["idp"], ownOnRequest: [] });
-      if (typeof replacement() === "object" && replacement() !== null) expect(res.body).toMatchObject({ locals: ["title"], localsJson: '{"title":"app"}' });
-    }
+  it("res.locals replaced after flet-auth: the sign-in still shows", async () => {
+    const app = create();
+    app.use(auth());
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      res.locals = { title: "replaced" };
+      next();
+    });
+    app.get("/me", (req: Request, res: Response) => res.json({ ...shown(req), locals: res.locals }));
+    const agent = request.agent(app);
+    await signInAs(agent, "carol");
+    expect((await agent.get("/me")).body).toEqual({ user: "carol", providers: ["idp"], locals: { title: "replaced" } });
+  });
+
+  it("flet-auth in a sub-app: the parent's routes after the sub-app, and its error handler, see the sign-in", async () => {
+    const app: Express = create();
+    const web: Express = create();
+    web.use(auth());
+    web.get("/inside", (req: Request, res: Response) => res.json(shown(req)));
+    web.get("/fails", (_req: Request, _res: Response, next: NextFunction) => next(new Error("boom")));
+    app.use(web);
+    app.get("/after", (req: Request, res: Response) => res.json(shown(req)));
+    app.use((_err: unknown, req: Request, res: Response, _next: NextFunction) => {
+      res.status(500).json(shown(req));
+    });
+    const agent = request.agent(app);
+    await signInAs(agent, "dave");
+    const want = { user: "dave", providers: ["idp"] };
+    expect((await agent.get("/inside")).body).toEqual(want);
+    expect((await agent.get("/after")).body).toEqual(want);
+    const failed = await agent.get("/fails");
+    expect(failed.status).toBe(500);
+    expect(failed.body).toEqual(want);
   });
 
   it("an app's assignment after flet-auth wins on that request only", async () => {
-    const { agent } = await signedIn(create);
-    const assigned = await agent.get("/assign");
-    expect(assigned.body).toEqual({ auth: null, authorizations: { mine: true }, own: ["auth", "authorizations"] });
-    expect((await agent.get("/seen")).body).toMatchObject({ auth: "idp", providers: ["idp"], ownOnRequest: [] });
+    const app = create();
+    app.use(auth());
+    app.get("/me", (req: Request, res: Response) => res.json(shown(req)));
+    app.get("/assign", (req: Request, res: Response) => {
+      req.auth = undefined;
+      (req as { authorizations: unknown }).authorizations = { mine: true };
+      res.json({ auth: req.auth ?? null, authorizations: req.authorizations });
+    });
+    const agent = request.agent(app);
+    await signInAs(agent, "erin");
+    expect((await agent.get("/assign")).body).toEqual({ auth: null, authorizations: { mine: true } });
+    expect((await agent.get("/me")).body).toEqual({ user: "erin", providers: ["idp"] });
   });
 });
