@@ -68,8 +68,7 @@ export class Authorization {
     this.user = init.user;
     this.fetchUser = init.fetchUser;
     this.fetchGroups = init.fetchGroups;
-    // A record's scope is frozen already (records.ts): shared as is, not copied on every request.
-    this.scope = Object.isFrozen(init.scope) ? init.scope : Object.freeze([...init.scope]);
+    this.scope = Object.freeze([...init.scope]);
     this.claims = init.claims;
     this.#token = init.token;
     this.#margin = init.refreshMarginMs;
