@@ -294,16 +294,21 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
  * variant's run is paired with a run of its floor right before or after it (floor first in even
  * rounds, last in odd ones): on this VM the machine's speed moves within seconds, so a floor
  * measured ten runs away shares little of a variant's round. The pair's floor figures are kept
- * with the variant ({@link Measured.pairedFloorRps}); a floor's own row has all its runs.
+ * with the variant ({@link Measured.pairedFloorRps}). A scenario that is some variant's floor runs
+ * only in those pairs, so give every variant a floor of its own (a twin: bench/overhead.ts), or
+ * that floor runs more often than the variants and idles less than they do.
  */
 export async function measureAll(scenarios: readonly Scenario[], floorOf?: (i: number) => number | undefined): Promise<Measured[]> {
   for (const s of scenarios) {
     await s.prepare?.();
     await cannon(s, WARMUP);
   }
+  const floors = floorOf === undefined ? [] : [...scenarios.keys()].flatMap((i) => floorOf(i) ?? []);
+  if (new Set(floors).size !== floors.length) throw new Error("measureAll: every variant needs a floor of its own (a twin)");
   const rounds: Round[][] = scenarios.map(() => []);
   const paired: Round[][] = scenarios.map(() => []);
-  const forward = [...scenarios.keys()].filter((i) => floorOf === undefined || floorOf(i) !== undefined || !scenarios.some((_, j) => floorOf(j) === i));
+  // A twin runs only in its variant's pairs.
+  const forward = [...scenarios.keys()].filter((i) => !floors.includes(i));
   const backward = [...forward].reverse();
   for (let r = 0; r < ROUNDS; r++) {
     for (const i of r % 2 === 0 ? forward : backward) {
@@ -316,7 +321,6 @@ export async function measureAll(scenarios: readonly Scenario[], floorOf?: (i: n
       if (floorFirst) paired[i]!.push(await runOnce(scenarios[f]!, DURATION));
       rounds[i]!.push(await runOnce(scenarios[i]!, DURATION));
       if (!floorFirst) paired[i]!.push(await runOnce(scenarios[f]!, DURATION));
-      rounds[f]!.push(paired[i]!.at(-1)!);
     }
   }
   return scenarios.map((s, i) => {
@@ -355,13 +359,18 @@ export function percentile(values: readonly number[], p: number): number {
 export const int = (n: number): string => Math.round(n).toLocaleString("en-US");
 export const fixed = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 
+/** The floor's requests/s and CPU per round to divide `row`'s by: its paired floor runs, else `floor`'s rounds. */
+function floorRounds(row: Measured, floor: Measured): { rps: readonly number[]; cpu: readonly number[] } {
+  return { rps: row.pairedFloorRps ?? floor.rpsRounds, cpu: row.pairedFloorCpu ?? floor.cpuRounds };
+}
+
 /** Prints a markdown table of `rows` with ratios against `base` (requests/s, median of the per-round ratios). */
 export function printTable(rows: readonly Measured[], base: Measured): void {
   console.log("| scenario | req/s (median) | rounds min–max | vs baseline | latency p50 / p99 (ms) | server CPU µs/req | bad responses |");
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${int(r.rps)} | ${int(r.rpsMin)}–${int(r.rpsMax)} | ${fixed(median(r.rpsRounds.map((rps, i) => rps / ((r.pairedFloorRps ?? base.rpsRounds)[i] as number))), 2)}× | ${r.p50} / ${r.p99} | ${fixed(r.cpuUs, 0)} | ${r.bad} of ${int(r.total)} |`,
+      `| ${r.name} | ${int(r.rps)} | ${int(r.rpsMin)}–${int(r.rpsMax)} | ${fixed(median(r.rpsRounds.map((rps, i) => rps / (floorRounds(r, base).rps[i] as number))), 2)}× | ${r.p50} / ${r.p99} | ${fixed(r.cpuUs, 0)} | ${r.bad} of ${int(r.total)} |`,
     );
   }
 }
@@ -394,10 +403,9 @@ export function withRatios(variants: readonly RatioVariant[], rows: readonly Mea
     // Each round's variant against the same round's floor (measured seconds apart), then the
     // median: a round the whole machine ran slow in moves both sides of its ratio alike.
     // With paired floors, the floor's run right next to the variant's (see measureAll).
-    const floorRps = r.pairedFloorRps ?? floor.rpsRounds;
-    const floorCpu = r.pairedFloorCpu ?? floor.cpuRounds;
-    const ratioRounds = r.rpsRounds.map((rps, round) => rps / (floorRps[round] as number));
-    const cpuRatioRounds = r.cpuRounds.map((cpu, round) => cpu / (floorCpu[round] as number));
+    const against = floorRounds(r, floor);
+    const ratioRounds = r.rpsRounds.map((rps, round) => rps / (against.rps[round] as number));
+    const cpuRatioRounds = r.cpuRounds.map((cpu, round) => cpu / (against.cpu[round] as number));
     return {
       id: v.id,
       label: v.label,

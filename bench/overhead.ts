@@ -47,6 +47,13 @@ async function signedInCookie(server: RunningServer, how: () => Promise<Jar>): P
   return cookie;
 }
 
+/** Signs in at an express-session server (`GET /signin-session`), as its app would. */
+async function sessionSignIn(server: RunningServer): Promise<Jar> {
+  const jar = new Jar();
+  await jar.get(`${server.url}/signin-session`);
+  return jar;
+}
+
 async function main(): Promise<void> {
   const provider = await startProvider();
   const kinds = ["bare", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
@@ -56,11 +63,7 @@ async function main(): Promise<void> {
     RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,
   ];
   try {
-    const floorCookie = await signedInCookie(sessionLoaded, async () => {
-      const jar = new Jar();
-      await jar.get(`${sessionLoaded.url}/signin-session`);
-      return jar;
-    });
+    const floorCookie = await signedInCookie(sessionLoaded, () => sessionSignIn(sessionLoaded));
     const passportCookie = await signedInCookie(passportIn, async () => {
       const jar = new Jar();
       const answer = await jar.postForm(`${passportIn.url}/signin-passport`, { username: BENCH_PROFILE.email, password: "bench-password" });
@@ -93,11 +96,7 @@ async function main(): Promise<void> {
       const floor = variants.find((f) => f.isFloor === true && f.floor === v.floor) as Variant;
       const server = await startServer("session", provider.url);
       servers.push(server);
-      const cookie = v.floor === "signed-in" ? await signedInCookie(server, async () => {
-        const jar = new Jar();
-        await jar.get(`${server.url}/signin-session`);
-        return jar;
-      }) : undefined;
+      const cookie = v.floor === "signed-in" ? await signedInCookie(server, () => sessionSignIn(server)) : undefined;
       twinOf.set(i, variants.length + twinOf.size);
       twins.push({ ...floor, id: `${floor.id}-twin-${v.id}`, server, ...(cookie !== undefined ? { cookie } : {}) });
     }
