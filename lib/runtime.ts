@@ -8,6 +8,7 @@ import type { RememberMe } from "./remember-me/cookie.js";
 import type { KeySets } from "./oidc/id-token.js";
 import type { RecordCache } from "./signin/records.js";
 import type { EndedKeyCache } from "./signin/stored.js";
+import type { DeadlineQueue } from "./util/deadline-queue.js";
 
 /** Everything one `fletAuth()` instance shares across requests. No module-level state: two instances never interact. */
 export interface Runtime {
@@ -33,4 +34,6 @@ export interface Runtime {
   readonly warnedOrigins: Set<string>;
   /** express-session mounted by flet-auth when the app has none (created on first need). */
   readonly ownSession: () => RequestHandler;
+  /** The deadlines of session loads (`storeTimeoutMs`), on one timer. */
+  readonly storeDeadlines: DeadlineQueue;
 }

@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from "express";
 import session, { type Session, type SessionData } from "express-session";
 import { FletAuthError } from "../errors.js";
 import { withDeadline } from "../util/deadline.js";
+import { EXPIRED, type DeadlineQueue } from "../util/deadline-queue.js";
 import { isRecord } from "../util/records.js";
 import { safeError } from "../util/safe-error.js";
 import type { FletAuthSessionData } from "./data.js";
@@ -55,30 +56,31 @@ function bounded(req: Request, what: string, operation: (done: (err?: unknown) =
 
 /**
  * Runs the app's session if present, else ours, then calls `done` (callback style: this runs on
- * every request, and a promise per request is measurable). The load has a deadline; a store that
- * fails or does not answer gives 503 `session_unavailable`.
+ * every request, and a promise per request is measurable). The load has a deadline, from the
+ * instance's queue of store deadlines (one timer for all requests, not one each); a store that
+ * fails or does not answer in time gives 503 `session_unavailable`.
  */
 export function loadSession(
   req: Request,
   res: Response,
-  rt: { readonly ownSession: () => RequestHandler; readonly config: { readonly storeTimeoutMs: number } },
+  rt: { readonly ownSession: () => RequestHandler; readonly config: { readonly storeTimeoutMs: number }; readonly storeDeadlines: DeadlineQueue },
   done: (err?: FletAuthError) => void,
 ): void {
   if (req.session !== undefined) return done();
-  const ms = rt.config.storeTimeoutMs;
   let finished = false;
-  let timer: NodeJS.Timeout | undefined;
+  let ticket = -1;
   const finish = (err?: unknown): void => {
     if (finished) return;
     finished = true;
-    clearTimeout(timer); // a no-op when no timer was armed (the session loaded synchronously)
+    if (ticket >= 0) rt.storeDeadlines.cancel(ticket);
+    if (err === EXPIRED) return done(sessionError(new Error(`the session store did not load the session within ${rt.config.storeTimeoutMs} ms`)));
     if (err !== undefined && err !== null) return done(sessionError(err));
     if (req.session === undefined) return done(new FletAuthError("session_unavailable", "flet-auth needs a session, and none was created."));
     done();
   };
   rt.ownSession()(req, res, finish);
   // A visitor without a session cookie gets a new session synchronously: no store, no deadline.
-  if (!finished) timer = setTimeout(() => finish(new Error(`the session store did not load the session within ${ms} ms`)), ms);
+  if (!finished) ticket = rt.storeDeadlines.add(finish);
 }
 
 /**

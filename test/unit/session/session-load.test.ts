@@ -14,6 +14,7 @@ import session, { type SessionData } from "express-session";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FletAuthError } from "../../../lib/errors.js";
 import { authData, loadSession } from "../../../lib/session/session.js";
+import { createDeadlineQueue } from "../../../lib/util/deadline-queue.js";
 
 const SECRET = "session-load-suite-secret-0123456789abcdef";
 const NAME = "flet-auth.sid";
@@ -58,8 +59,9 @@ function exchange(cookie?: string): { req: Request; res: Response } {
   return { req: message as unknown as Request, res: new ServerResponse(message) as unknown as Response };
 }
 
+/** What loadSession needs of an instance; the deadlines measured on the faked Date. */
 function runtime(ownSession: RequestHandler) {
-  return { ownSession: () => ownSession, config: { storeTimeoutMs: DEADLINE_MS } };
+  return { ownSession: () => ownSession, config: { storeTimeoutMs: DEADLINE_MS }, storeDeadlines: createDeadlineQueue(DEADLINE_MS, () => Date.now()) };
 }
 
 describe("loadSession", () => {
@@ -67,7 +69,7 @@ describe("loadSession", () => {
   let middleware: RequestHandler;
 
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     store = new GatedStore();
     middleware = session({ name: NAME, secret: SECRET, store, resave: false, saveUninitialized: false });
   });
@@ -115,6 +117,50 @@ describe("loadSession", () => {
 
     store.answer();
     expect(done, "the request was answered once; the late store answer does not continue it").toHaveBeenCalledTimes(1);
+  });
+
+  it("loads in flight at once share one timer, and each times out at its own deadline", () => {
+    const rt = runtime(middleware);
+    const first = exchange(sessionCookie("sid-first"));
+    const second = exchange(sessionCookie("sid-second"));
+    const done1 = vi.fn();
+    const done2 = vi.fn();
+    loadSession(first.req, first.res, rt, done1);
+    vi.advanceTimersByTime(50);
+    loadSession(second.req, second.res, rt, done2);
+    expect(store.pending).toHaveLength(2);
+    expect(vi.getTimerCount(), "one timer for both deadlines").toBe(1);
+
+    vi.advanceTimersByTime(DEADLINE_MS - 50);
+    expect(done1).toHaveBeenCalledTimes(1);
+    expect(done1.mock.calls[0]?.[0]).toMatchObject({ code: "session_unavailable", status: 503 });
+    expect(done2, "the second load started 50 ms later").not.toHaveBeenCalled();
+    vi.advanceTimersByTime(49);
+    expect(done2).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(done2).toHaveBeenCalledTimes(1);
+    expect(done2.mock.calls[0]?.[0]).toMatchObject({ code: "session_unavailable", status: 503 });
+    expect(vi.getTimerCount(), "no timer once nothing waits").toBe(0);
+  });
+
+  it("a load answered in time does not keep the timer for one still waiting, nor fire", () => {
+    const rt = runtime(middleware);
+    const first = exchange(sessionCookie("sid-in-time"));
+    const second = exchange(sessionCookie("sid-late"));
+    const done1 = vi.fn();
+    const done2 = vi.fn();
+    loadSession(first.req, first.res, rt, done1);
+    vi.advanceTimersByTime(100);
+    loadSession(second.req, second.res, rt, done2);
+    store.answer(); // the first load's read
+    expect(done1).toHaveBeenCalledWith();
+    expect(vi.getTimerCount(), "the second deadline is still armed").toBe(1);
+    vi.advanceTimersByTime(DEADLINE_MS - 1);
+    expect(done2).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(done1, "the answered load is not timed out later").toHaveBeenCalledTimes(1);
+    expect(done2).toHaveBeenCalledTimes(1);
+    expect(done2.mock.calls[0]?.[0]).toMatchObject({ code: "session_unavailable" });
   });
 
   it("a session middleware that calls next(null) — Express's \"no error\" — loads successfully", () => {

@@ -1,0 +1,166 @@
+/**
+ * lib/util/deadline-queue.ts: many deadlines of one length on one timer. Time is a number the test
+ * moves, and the timer is vitest's fake setTimeout driven by the same number, so "fired",
+ * "not yet" and "timer gone" are facts.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { EXPIRED, createDeadlineQueue, type DeadlineQueue } from "../../lib/util/deadline-queue.js";
+
+const MS = 100;
+
+describe("createDeadlineQueue", () => {
+  let queue: DeadlineQueue;
+  let fired: string[];
+  const on = (name: string) => (reason: typeof EXPIRED) => {
+    expect(reason).toBe(EXPIRED);
+    fired.push(name);
+  };
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    queue = createDeadlineQueue(MS, () => Date.now());
+    fired = [];
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("fires each deadline once, at its own time, in the order they were set", () => {
+    queue.add(on("a"));
+    vi.advanceTimersByTime(30);
+    queue.add(on("b"));
+    queue.add(on("c"));
+    expect(queue.pending).toBe(3);
+    expect(vi.getTimerCount(), "one timer for all").toBe(1);
+    vi.advanceTimersByTime(MS - 31);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual(["a"]);
+    vi.advanceTimersByTime(29);
+    expect(fired).toEqual(["a"]);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual(["a", "b", "c"]);
+    expect(queue.pending).toBe(0);
+    expect(vi.getTimerCount(), "no timer once nothing is pending").toBe(0);
+    vi.advanceTimersByTime(10 * MS);
+    expect(fired, "nothing fires twice").toEqual(["a", "b", "c"]);
+  });
+
+  it("a cancelled deadline never fires; cancelling twice, or after it fired, or an unknown ticket, changes nothing", () => {
+    const a = queue.add(on("a"));
+    const b = queue.add(on("b"));
+    queue.cancel(a);
+    queue.cancel(a);
+    queue.cancel(12345);
+    queue.cancel(-1);
+    expect(queue.pending).toBe(1);
+    vi.advanceTimersByTime(MS);
+    expect(fired).toEqual(["b"]);
+    queue.cancel(b);
+    expect(queue.pending).toBe(0);
+  });
+
+  it("the timer goes when the last pending deadline is cancelled, and comes back for the next one", () => {
+    const a = queue.add(on("a"));
+    expect(vi.getTimerCount()).toBe(1);
+    queue.cancel(a);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(MS / 2);
+    const b = queue.add(on("b"));
+    expect(b, "tickets stay unique after the queue empties").not.toBe(a);
+    vi.advanceTimersByTime(MS - 1);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual(["b"]);
+  });
+
+  it("with the oldest cancelled, the timer waits for the next live deadline, not a whole period more", () => {
+    const a = queue.add(on("a"));
+    vi.advanceTimersByTime(40);
+    queue.add(on("b"));
+    queue.cancel(a);
+    vi.advanceTimersByTime(MS - 40);
+    expect(fired, "a was cancelled; b is due 40 ms later").toEqual([]);
+    vi.advanceTimersByTime(39);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual(["b"]);
+  });
+
+  it("a callback that adds a deadline gets one a full period long, and one that cancels another stops it", () => {
+    let late = -1;
+    queue.add(() => {
+      fired.push("a");
+      queue.add(on("from-a"));
+      queue.cancel(late);
+    });
+    vi.advanceTimersByTime(10);
+    late = queue.add(on("cancelled-by-a"));
+    queue.add(on("c"));
+    vi.advanceTimersByTime(MS - 10);
+    expect(fired).toEqual(["a"]);
+    vi.advanceTimersByTime(10);
+    expect(fired).toEqual(["a", "c"]);
+    vi.advanceTimersByTime(MS - 11);
+    expect(fired).toEqual(["a", "c"]);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual(["a", "c", "from-a"]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("a callback that throws does not strand the deadlines after it", () => {
+    queue.add(() => {
+      throw new Error("listener failed");
+    });
+    vi.advanceTimersByTime(1);
+    queue.add(on("b"));
+    expect(() => vi.advanceTimersByTime(MS - 1)).toThrow("listener failed");
+    expect(queue.pending).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual(["b"]);
+  });
+
+  it("tens of thousands of deadlines, most cancelled in any order: the right ones fire, each once", () => {
+    const tickets: number[] = [];
+    const expected: string[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      tickets.push(queue.add(on(String(i))));
+      if (i % 1000 === 999) vi.advanceTimersByTime(1);
+    }
+    // Cancel all but every 997th, from the back and the front alternately.
+    for (let i = 0; i < tickets.length; i++) {
+      const j = i % 2 === 0 ? i : tickets.length - i;
+      if (j % 997 !== 0) queue.cancel(tickets[j] as number);
+    }
+    for (let i = 0; i < 30_000; i += 997) expected.push(String(i));
+    expect(queue.pending).toBe(expected.length);
+    vi.advanceTimersByTime(MS + 30);
+    expect(fired).toEqual(expected);
+    expect(queue.pending).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    // Still usable after the arrays were compacted.
+    const next = queue.add(on("next"));
+    expect(next).toBeGreaterThan(tickets[tickets.length - 1] as number);
+    vi.advanceTimersByTime(MS);
+    expect(fired.at(-1)).toBe("next");
+  });
+
+  it("a long-running queue that is never empty still drops what has settled", () => {
+    // One deadline always pending while others come and go, as under steady traffic.
+    let previous = queue.add(on("first"));
+    let most = 0;
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 100; i++) queue.cancel(queue.add(on("never")));
+      vi.advanceTimersByTime(MS / 2);
+      const ticket = queue.add(on(`r${round}`));
+      queue.cancel(previous);
+      previous = ticket;
+      most = Math.max(most, queue.held);
+    }
+    expect(queue.pending).toBe(1);
+    expect(most, "20,000 deadlines came and went; the queue kept about a thousand at most").toBeLessThan(1_500);
+    expect(fired, "every deadline was cancelled within half a period").toEqual([]);
+    vi.advanceTimersByTime(MS);
+    expect(fired).toEqual(["r199"]);
+  });
+});
