@@ -21,6 +21,8 @@ import { requestMethods } from "./signin/request-methods.js";
 import { createRecordCache } from "./signin/records.js";
 import { createEndedKeyCache } from "./signin/stored.js";
 import { setRequestAuth } from "./signin/request-auth.js";
+import { authAccessor, isRootRequest } from "./signin/request-view.js";
+import { createDeadlineQueue } from "./util/deadline-queue.js";
 
 /**
  * The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter.
@@ -73,6 +75,7 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     warnedOrigins: new Set(),
     pages: createPageRegistry(config.loginTimeoutMs, () => Buffer.from(config.randomBytes(16)).toString("base64url")),
     ownSession: lazySessionMiddleware(config),
+    storeDeadlines: createDeadlineQueue(config.storeTimeoutMs),
   };
   // Derive the key now rather than on the first request.
   void rt.tokens.ready().catch(() => undefined);
@@ -198,8 +201,8 @@ type Prototype = Record<PropertyKey, unknown>;
  * Gives `req` this instance's defaults. Properties added to every request object are slow stores
  * (request objects come in many shapes), so the defaults go once onto the request prototype
  * Express gives each app (`app.request`), as writable values a sign-in shadows on the request
- * itself. Sub-apps mounted below the app see them too: Express makes a mounted app's `request`
- * inherit from its parent's. A prototype that already carries another instance's defaults, or a
+ * itself (`req.auth` on a root app: an accessor, see request-view.ts). Sub-apps mounted below the
+ * app see them too: Express makes a mounted app's `request` inherit from its parent's. A prototype that already carries another instance's defaults, or a
  * request that app code or another instance already gave its own, gets them as own properties,
  * as before: the last instance wins.
  */
@@ -215,7 +218,10 @@ function setRequestDefaults(req: Request, defaults: RequestDefaults): void {
       login: value(defaults.login),
       logout: value(defaults.logout),
       authorizations: value(defaults.authorizations),
-      auth: value(undefined),
+      // A root app's requests read `req.auth` from `req.authorizations` (request-view.ts). A
+      // mounted app's requests move back to the parent's prototype when the sub-app hands them
+      // on: there `req.auth` must be an own property, set over this default.
+      auth: isRootRequest(proto) ? authAccessor(proto) : value(undefined),
       [STORE_DEADLINE]: value(defaults[STORE_DEADLINE]),
       [DEFAULTS_OF]: { value: defaults },
     });

@@ -24,6 +24,7 @@ import { updateAuthorizationToken, type Authorization } from "../signin/authoriz
 import { currentProvider } from "../signin/current.js";
 import { recordLatestToken } from "../signin/lifetime.js";
 import { sealRecord } from "../signin/records.js";
+import { showSignIns } from "../signin/request-view.js";
 import { loadSignIns, removeSignIn, updateSignIn } from "../signin/stored.js";
 import { withDeadline } from "../util/deadline.js";
 import { verifyIdToken } from "../oidc/id-token.js";
@@ -262,8 +263,6 @@ async function dropRevoked(rt: Runtime, req: Request, res: Response, auth: Autho
   await saveSession(req).catch(() => undefined);
   const left = { ...req.authorizations };
   delete left[auth.provider];
-  req.authorizations = Object.freeze(left);
-  const current = currentProvider(authData(req).current, Object.keys(left));
-  req.auth = current === undefined ? undefined : left[current];
+  showSignIns(req, left, currentProvider(authData(req).current, Object.keys(left)));
   if (announce) notify(rt.emitter, rt.config.logger, "logout", { name: "logout", provider: auth.provider, auth, reason: "refresh_failed", req, res });
 }

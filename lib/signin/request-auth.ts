@@ -9,6 +9,7 @@ import { createAuthorization, type Authorization } from "./authorization.js";
 import { currentProvider } from "./current.js";
 import { expiry, seenAtDue } from "./lifetime.js";
 import { sealRecord, type OpenedRecord, type SignInRecord } from "./records.js";
+import { showSignIns } from "./request-view.js";
 import { loadSignIns, rewriteSignIn, type StoredSignIn } from "./stored.js";
 
 /**
@@ -99,9 +100,7 @@ function settleSession(
 
 /** Sets `req.authorizations` and `req.auth`, then notifies the logouts (listeners see req.auth without the ended sign-ins). */
 function publish(rt: Runtime, req: Request, res: Response, data: FletAuthSessionData, all: Record<string, Authorization>, gone: readonly Gone[]): void {
-  req.authorizations = Object.freeze(all);
-  const current = currentProvider(data.current, Object.keys(all));
-  req.auth = current === undefined ? undefined : all[current];
+  showSignIns(req, all, currentProvider(data.current, Object.keys(all)));
   for (const { name, reason, opened } of gone) {
     if (reason === undefined || opened === undefined) continue;
     const auth = buildAuthorization(rt, req, res, opened.record, opened.token);

@@ -10,6 +10,11 @@
  * - flet-auth mounted in a sub-app: the parent app's routes after the sub-app, and its error
  *   handler, still see the sign-in;
  * - an app's own assignment after flet-auth wins on that request only.
+ *
+ * On a root app `req.auth` is an accessor reading `req.authorizations` (lib/signin/request-view.ts:
+ * one property added per signed-in request, not two); these also pin where that must not hold
+ * (an app mounted below another after its first request) and that nothing of it leaks into what
+ * an app lists or copies.
  */
 import type { Express, NextFunction, Request, Response } from "express";
 import request from "supertest";
@@ -122,5 +127,69 @@ describe.each(EXPRESS)("what a request shows of its sign-in ($name)", ({ create 
     await signInAs(agent, "erin");
     expect((await agent.get("/assign")).body).toEqual({ auth: null, authorizations: { mine: true } });
     expect((await agent.get("/me")).body).toEqual({ user: "erin", providers: ["idp"] });
+  });
+
+  it("a root app's signed-in request gets req.authorizations as its own property, and req.auth without one", async () => {
+    const app = create();
+    app.use(auth());
+    app.get("/own", (req: Request, res: Response) => {
+      res.json({ ...shown(req), own: ["authorizations", "auth"].filter((k) => Object.hasOwn(req, k)), same: req.auth === req.authorizations["idp"] });
+    });
+    const agent = request.agent(app);
+    await signInAs(agent, "frank");
+    expect((await agent.get("/own")).body).toEqual({ user: "frank", providers: ["idp"], own: ["authorizations"], same: true });
+    expect((await request(app).get("/own")).body, "signed out: neither").toEqual({ user: null, providers: [], own: [], same: true });
+  });
+
+  it("req.authorizations lists, copies and serialises its providers only", async () => {
+    const app = create();
+    app.use(auth());
+    app.get("/list", (req: Request, res: Response) => {
+      const copy = { ...req.authorizations };
+      const listed: string[] = [];
+      for (const k in req.authorizations) listed.push(k);
+      res.json({
+        keys: Object.keys(req.authorizations),
+        listed,
+        names: Object.getOwnPropertyNames(req.authorizations),
+        copied: Reflect.ownKeys(copy).map(String),
+        json: Object.keys(JSON.parse(JSON.stringify(req.authorizations)) as object),
+        frozen: Object.isFrozen(req.authorizations),
+      });
+    });
+    const agent = request.agent(app);
+    await signInAs(agent, "grace");
+    expect((await agent.get("/list")).body).toEqual({ keys: ["idp"], listed: ["idp"], names: ["idp"], copied: ["idp"], json: ["idp"], frozen: true });
+  });
+
+  it("an app mounted below another after its first request: the parent's later routes still see the sign-in", async () => {
+    const web: Express = create();
+    web.use(auth());
+    web.get("/inside", (req: Request, res: Response) => res.json(shown(req)));
+    // Its first request, while it is a root app of its own: flet-auth sets up its request prototype then.
+    expect((await request(web).get("/inside")).body).toEqual({ user: null, providers: [] });
+    const app: Express = create();
+    app.use(web);
+    app.get("/after", (req: Request, res: Response) => res.json(shown(req)));
+    const agent = request.agent(app);
+    await signInAs(agent, "heidi");
+    const want = { user: "heidi", providers: ["idp"] };
+    expect((await agent.get("/inside")).body).toEqual(want);
+    expect((await agent.get("/after")).body).toEqual(want);
+  });
+
+  it("the app's assignment of the same sign-in, then a sign-out in the same request: req.auth follows the sign-out", async () => {
+    const app = create();
+    app.use(auth());
+    app.get("/me", (req: Request, res: Response) => res.json(shown(req)));
+    app.post("/out", (req: Request, res: Response, next: NextFunction) => {
+      const before = shown(req);
+      req.auth = req.authorizations["idp"];
+      req.logout("idp").then(() => res.json({ before, after: shown(req) }), next);
+    });
+    const agent = request.agent(app);
+    await signInAs(agent, "ivan");
+    expect((await agent.post("/out")).body).toEqual({ before: { user: "ivan", providers: ["idp"] }, after: { user: null, providers: [] } });
+    expect((await agent.get("/me")).body).toEqual({ user: null, providers: [] });
   });
 });
