@@ -36,29 +36,33 @@ export function setRequestAuth(rt: Runtime, req: Request, res: Response): Promis
 }
 
 type Gone = { readonly name: string; readonly reason: LogoutReason | undefined; readonly opened?: OpenedRecord };
+const NONE_GONE: readonly Gone[] = Object.freeze([]);
+const NONE_TOUCHED: Readonly<Record<string, string>> = Object.freeze({});
 
 /** {@link setRequestAuth} once the sign-ins are read; a promise only when something is written. */
 function applySignIns(rt: Runtime, req: Request, res: Response, data: FletAuthSessionData, now: number, found: readonly StoredSignIn[]): Promise<void> | undefined {
   const all: Record<string, Authorization> = {};
-  const gone: Gone[] = [];
+  // Both usually stay empty: arrays made only when needed (this runs on every signed-in request).
+  let gone: Gone[] | undefined;
   // Sign-ins whose `seenAt` is due, or kept in the session and healed from the store's newest token: rewritten.
-  const seen: StoredSignIn[] = [];
+  let seen: StoredSignIn[] | undefined;
   for (const stored of found) {
     const { name, opened } = stored;
     if (opened === undefined) {
-      gone.push({ name, reason: stored.ended ? "ended" : undefined });
+      (gone ??= []).push({ name, reason: stored.ended ? "ended" : undefined });
       continue;
     }
     const reason = expiry(opened.record, now, rt.config) ?? (stored.ended ? "ended" : undefined);
     if (reason !== undefined) {
-      gone.push({ name, reason, opened });
+      (gone ??= []).push({ name, reason, opened });
       continue;
     }
     all[name] = buildAuthorization(rt, req, res, opened.record, opened.token);
-    if (stored.healed || seenAtDue(opened.record, now, rt.config)) seen.push(stored);
+    if (stored.healed || seenAtDue(opened.record, now, rt.config)) (seen ??= []).push(stored);
   }
-  if (seen.length === 0) return settleSession(rt, req, res, data, all, gone, {});
-  return rewriteSeen(rt, seen, now).then((touched) => settleSession(rt, req, res, data, all, gone, touched));
+  const left = gone ?? NONE_GONE;
+  if (seen === undefined) return settleSession(rt, req, res, data, all, left, NONE_TOUCHED);
+  return rewriteSeen(rt, seen, now).then((touched) => settleSession(rt, req, res, data, all, left, touched));
 }
 
 /** Rewrites `seenAt` of `seen`, one after the other: in the store, or resealed for the session (the new session values, by provider). */
@@ -81,7 +85,7 @@ function settleSession(
   data: FletAuthSessionData,
   all: Record<string, Authorization>,
   gone: readonly Gone[],
-  touched: Record<string, string>,
+  touched: Readonly<Record<string, string>>,
 ): Promise<void> | undefined {
   if (gone.some((g) => g.reason === "ended") && Object.keys(all).length === 0) {
     // The session's sign-ins were ended elsewhere — a logout of this very session that a slower
@@ -100,7 +104,9 @@ function settleSession(
 
 /** Sets `req.authorizations` and `req.auth`, then notifies the logouts (listeners see req.auth without the ended sign-ins). */
 function publish(rt: Runtime, req: Request, res: Response, data: FletAuthSessionData, all: Record<string, Authorization>, gone: readonly Gone[]): void {
-  showSignIns(req, all, currentProvider(data.current, Object.keys(all)));
+  // The session's current provider is almost always still signed in: no key list for it then.
+  const named = data.current;
+  showSignIns(req, all, named !== undefined && Object.hasOwn(all, named) ? named : currentProvider(named, Object.keys(all)));
   for (const { name, reason, opened } of gone) {
     if (reason === undefined || opened === undefined) continue;
     const auth = buildAuthorization(rt, req, res, opened.record, opened.token);

@@ -19,48 +19,57 @@ export interface DeadlineQueue {
   cancel(ticket: number): void;
   /** How many deadlines are pending. */
   readonly pending: number;
-  /** How many entries the queue holds: the pending ones and settled ones not yet dropped (bounded). */
+  /** How many entries the queue holds: the pending ones, and settled ones not yet passed over (at most a period's worth). */
   readonly held: number;
 }
 
 /** What an expired deadline's callback receives. */
 export const EXPIRED: unique symbol = Symbol("flet-auth.deadlineExpired");
 
-/** Compacting is a copy: only once the dead front of the queue is long and most of it. */
-const COMPACT_AFTER = 1024;
+/** The ring's first size; it doubles when full, and holds at most the deadlines set within one period. */
+const FIRST_CAPACITY = 64;
 
 /**
  * A {@link DeadlineQueue} whose deadlines are `ms` long, measured on `now` (a monotonic clock in
  * milliseconds: a wall clock set back would hold every pending deadline).
  */
 export function createDeadlineQueue(ms: number, now: () => number = () => performance.now()): DeadlineQueue {
-  // Two parallel arrays rather than an entry object per deadline: `add` allocates nothing but
-  // array growth. Entry i has ticket `base + i`; entries before `head` are settled.
-  const due: number[] = [];
-  const calls: Array<((reason: typeof EXPIRED) => void) | undefined> = [];
-  let base = 0;
+  // A ring of two parallel arrays rather than an entry object per deadline: in steady traffic
+  // `add` allocates nothing. Ticket t lives in slot `t & mask`; tickets in [head, tail) are held,
+  // those before `head` settled. Settled entries are passed over when the timer fires, so the
+  // ring holds at most the deadlines set within one period (plus any still pending).
+  let due = new Float64Array(FIRST_CAPACITY);
+  let calls = new Array<((reason: typeof EXPIRED) => void) | undefined>(FIRST_CAPACITY).fill(undefined);
+  let mask = FIRST_CAPACITY - 1;
   let head = 0;
+  let tail = 0;
   let pending = 0;
   let timer: NodeJS.Timeout | undefined;
   // While expired callbacks run: they may add or cancel, and `expire` arms the timer after them.
   let expiring = false;
 
-  /** Forgets the settled entries before `head`. */
-  const dropSettled = (): void => {
-    due.splice(0, head);
-    calls.splice(0, head);
-    base += head;
-    head = 0;
+  const grow = (): void => {
+    const size = (mask + 1) * 2;
+    const nextDue = new Float64Array(size);
+    const nextCalls = new Array<((reason: typeof EXPIRED) => void) | undefined>(size).fill(undefined);
+    for (let t = head; t < tail; t++) {
+      nextDue[t & (size - 1)] = due[t & mask] as number;
+      nextCalls[t & (size - 1)] = calls[t & mask];
+    }
+    due = nextDue;
+    calls = nextCalls;
+    mask = size - 1;
   };
 
   const expire = (): void => {
     timer = undefined;
     expiring = true;
     try {
-      while (head < due.length) {
-        const call = calls[head];
-        if (call !== undefined && (due[head] as number) > now()) break;
-        calls[head] = undefined;
+      while (head < tail) {
+        const slot = head & mask;
+        const call = calls[slot];
+        if (call !== undefined && (due[slot] as number) > now()) break;
+        calls[slot] = undefined;
         head += 1;
         if (call === undefined) continue;
         pending -= 1;
@@ -68,37 +77,44 @@ export function createDeadlineQueue(ms: number, now: () => number = () => perfor
       }
     } finally {
       expiring = false;
-      if (pending === 0) head = due.length;
-      if (head === due.length || (head > COMPACT_AFTER && head * 2 > due.length)) dropSettled();
-      if (pending > 0) timer = setTimeout(expire, Math.max(0, (due[head] as number) - now()));
+      if (pending === 0) settleAll();
+      else timer = setTimeout(expire, Math.max(0, (due[head & mask] as number) - now()));
     }
+  };
+
+  /** Nothing is pending: every held entry is settled (cancelled slots are already empty). */
+  const settleAll = (): void => {
+    head = tail;
   };
 
   return {
     add(onTimeout) {
-      due.push(now() + ms);
-      calls.push(onTimeout);
+      if (tail - head > mask) grow();
+      const slot = tail & mask;
+      due[slot] = now() + ms;
+      calls[slot] = onTimeout;
+      tail += 1;
       pending += 1;
       if (timer === undefined && !expiring) timer = setTimeout(expire, ms);
-      return base + due.length - 1;
+      return tail - 1;
     },
     cancel(ticket) {
-      const i = ticket - base;
-      if (i < head || i >= due.length || calls[i] === undefined) return;
-      calls[i] = undefined;
+      if (ticket < head || ticket >= tail) return;
+      const slot = ticket & mask;
+      if (calls[slot] === undefined) return;
+      calls[slot] = undefined;
       pending -= 1;
       if (pending > 0 || expiring) return;
-      // Nothing left to wait for: no timer kept, and every entry is settled.
+      // Nothing left to wait for: no timer kept.
       clearTimeout(timer);
       timer = undefined;
-      head = due.length;
-      dropSettled();
+      settleAll();
     },
     get pending() {
       return pending;
     },
     get held() {
-      return due.length;
+      return tail - head;
     },
   };
 }
