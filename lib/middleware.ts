@@ -21,7 +21,6 @@ import { requestMethods } from "./signin/request-methods.js";
 import { createRecordCache } from "./signin/records.js";
 import { createEndedKeyCache } from "./signin/stored.js";
 import { setRequestAuth } from "./signin/request-auth.js";
-import { isRootRequest, requestViewAccessors } from "./signin/request-view.js";
 import { createDeadlineQueue } from "./util/deadline-queue.js";
 
 /**
@@ -201,8 +200,8 @@ type Prototype = Record<PropertyKey, unknown>;
  * Gives `req` this instance's defaults. Properties added to every request object are slow stores
  * (request objects come in many shapes), so the defaults go once onto the request prototype
  * Express gives each app (`app.request`), as writable values a sign-in shadows on the request
- * itself (on a root app `req.authorizations` and `req.auth` are accessors, see request-view.ts). Sub-apps mounted below the
- * app see them too: Express makes a mounted app's `request` inherit from its parent's. A prototype that already carries another instance's defaults, or a
+ * itself. Sub-apps mounted below the app see them too: Express makes a mounted app's `request`
+ * inherit from its parent's. A prototype that already carries another instance's defaults, or a
  * request that app code or another instance already gave its own, gets them as own properties,
  * as before: the last instance wins.
  */
@@ -214,16 +213,11 @@ function setRequestDefaults(req: Request, defaults: RequestDefaults): void {
   if (owner === defaults && fresh) return;
   if (proto !== null && owner === undefined && fresh && isAppRequest(proto)) {
     const value = (v: unknown): PropertyDescriptor => ({ value: v, writable: true, configurable: true, enumerable: false });
-    // A root app's requests keep `req.authorizations` and `req.auth` in a view (request-view.ts).
-    // A mounted app's requests move back to the parent's prototype when the sub-app hands them
-    // on: there both must be own properties, set over these defaults.
-    const view = isRootRequest(proto)
-      ? requestViewAccessors(proto, defaults.authorizations)
-      : { authorizations: value(defaults.authorizations), auth: value(undefined) };
     Object.defineProperties(proto, {
       login: value(defaults.login),
       logout: value(defaults.logout),
-      ...view,
+      authorizations: value(defaults.authorizations),
+      auth: value(undefined),
       [STORE_DEADLINE]: value(defaults[STORE_DEADLINE]),
       [DEFAULTS_OF]: { value: defaults },
     });

@@ -45,6 +45,10 @@ export function createDeadlineQueue(ms: number, now: () => number = () => perfor
   let tail = 0;
   let pending = 0;
   let timer: NodeJS.Timeout | undefined;
+  // When the armed timer is due: once it fires, everything due by then has expired, whatever
+  // `now` says (Node may fire a timer a fraction early on this clock; a test may fake the timer
+  // but not the clock).
+  let armedFor = 0;
   // While expired callbacks run: they may add or cancel, and `expire` arms the timer after them.
   let expiring = false;
 
@@ -61,6 +65,11 @@ export function createDeadlineQueue(ms: number, now: () => number = () => perfor
     mask = size - 1;
   };
 
+  const arm = (at: number, delay: number): void => {
+    armedFor = at;
+    timer = setTimeout(expire, Math.max(0, delay));
+  };
+
   const expire = (): void => {
     timer = undefined;
     expiring = true;
@@ -68,7 +77,7 @@ export function createDeadlineQueue(ms: number, now: () => number = () => perfor
       while (head < tail) {
         const slot = head & mask;
         const call = calls[slot];
-        if (call !== undefined && (due[slot] as number) > now()) break;
+        if (call !== undefined && (due[slot] as number) > Math.max(now(), armedFor)) break;
         calls[slot] = undefined;
         head += 1;
         if (call === undefined) continue;
@@ -78,7 +87,7 @@ export function createDeadlineQueue(ms: number, now: () => number = () => perfor
     } finally {
       expiring = false;
       if (pending === 0) settleAll();
-      else timer = setTimeout(expire, Math.max(0, (due[head & mask] as number) - now()));
+      else arm(due[head & mask] as number, (due[head & mask] as number) - now());
     }
   };
 
@@ -91,11 +100,12 @@ export function createDeadlineQueue(ms: number, now: () => number = () => perfor
     add(onTimeout) {
       if (tail - head > mask) grow();
       const slot = tail & mask;
-      due[slot] = now() + ms;
+      const at = now() + ms;
+      due[slot] = at;
       calls[slot] = onTimeout;
       tail += 1;
       pending += 1;
-      if (timer === undefined && !expiring) timer = setTimeout(expire, ms);
+      if (timer === undefined && !expiring) arm(at, ms);
       return tail - 1;
     },
     cancel(ticket) {

@@ -110,8 +110,10 @@ describe.each(EXPRESS)("request defaults ($name)", ({ create }) => {
     });
     app.use(fletAuth({ secret: SECRET, providers: { idp: standardProvider(fake) } }));
     app.get(["/custom", "/plain"], (req: Request, res: Response) => res.json(surface(req)));
-    // flet-auth resets what it owns on every request it sees (as it did with own properties).
-    expect((await request(app).get("/custom")).body).toEqual(SIGNED_OUT);
-    expect((await request(app).get("/plain")).body).toEqual(SIGNED_OUT);
+    // flet-auth resets what it owns on every request it sees (as it did with own properties),
+    // also once its accessors are on the app's request prototype (the third request on).
+    for (const path of ["/custom", "/plain", "/custom", "/custom"]) {
+      expect((await request(app).get(path)).body, path).toEqual(SIGNED_OUT);
+    }
   });
 });

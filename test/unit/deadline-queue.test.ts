@@ -163,4 +163,18 @@ describe("createDeadlineQueue", () => {
     vi.advanceTimersByTime(MS);
     expect(fired).toEqual(["r199"]);
   });
+
+  it("the timer firing is enough: deadlines due by then expire even if the clock has not moved (a faked timer, a timer fired early)", () => {
+    let clock = 1_000;
+    const frozen = createDeadlineQueue(MS, () => clock);
+    frozen.add(on("a"));
+    clock += 40;
+    frozen.add(on("b"));
+    vi.advanceTimersByTime(MS);
+    expect(fired, "a's timer fired; the clock still says 40 ms").toEqual(["a"]);
+    clock += 10;
+    vi.advanceTimersByTime(MS);
+    expect(fired, "b is re-armed from the clock, and fires with its timer").toEqual(["a", "b"]);
+    expect(frozen.pending).toBe(0);
+  });
 });
