@@ -12,7 +12,7 @@
  *   passport 0.7 + passport-local + express-session, the handler reading `req.user`;
  *   express-openid-connect (its default encrypted cookie session), signed in at the provider
  *   (oauth2-mock-server), the handler reading `req.oidc.user`;
- *   flet-auth signed in at the same provider, the handler reading `req.auth`;
+ *   flet-auth (its default in-memory store) signed in at the same provider, the handler reading `req.auth`;
  *   flet-auth, the handler awaiting `req.auth.getToken()` on a fresh token (no refresh).
  * Signed out — floor: express-session alone, no cookie:
  *   bare Express (no middleware at all), passport, express-openid-connect, flet-auth.
@@ -57,7 +57,8 @@ async function sessionSignIn(server: RunningServer): Promise<Jar> {
 async function main(): Promise<void> {
   const provider = await startProvider();
   const kinds = ["bare", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
-  const servers = await Promise.all(kinds.map((k) => startServer(k, provider.url)));
+  // flet-auth as an app runs it without a `store` option: its default in-memory store.
+  const servers = await Promise.all(kinds.map((k) => startServer(k, provider.url, k === "fletauth" ? { env: { BENCH_COUNTED_STORE: "0" } } : {})));
   const twins: Variant[] = [];
   const [bare, sessionNone, sessionLoaded, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut] = servers as [
     RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,

@@ -19,7 +19,8 @@
  * FAKE_URL or a closed port, enough for signed-out requests), BENCH_FETCH_USER=0 (flet-auth
  * without the userinfo call), BENCH_PAGE_FN=1 (a completePageHtml function: each login holds a
  * page-registry entry), BENCH_LOGIN_TIMEOUT_MS, BENCH_STORE_CAP=N (a session store keeping only
- * the newest N sessions, instead of express-session's MemoryStore).
+ * the newest N sessions, instead of express-session's MemoryStore), BENCH_COUNTED_STORE=0 (flet-auth
+ * with its default store rather than the byte-counting wrapper; `GET /__sessions` then omits its bytes).
  */
 import { createServer } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -224,8 +225,10 @@ switch (kind) {
       providers: { idp },
       secret: BENCH_SECRET,
       session: { store, name: "bench.sid" },
-      // The default in-memory store, counted: where the sign-in records live with MemoryStore sessions.
-      store: fletStore,
+      // The default in-memory store, counted (where the sign-in records live with MemoryStore
+      // sessions), unless BENCH_COUNTED_STORE=0: then flet-auth's own default, as an app that
+      // sets no `store` runs it (the per-request bench; the counting wrapper reads asynchronously).
+      ...(env("BENCH_COUNTED_STORE") === "0" ? {} : { store: fletStore }),
       fetchUser: env("BENCH_FETCH_USER") !== "0",
       ...(kind === "fletauth-remember" ? { rememberMe: { secretKey: BENCH_REMEMBER_KEY } } : {}),
       ...(env("BENCH_PAGE_FN") === "1" ? { completePageHtml: () => "<!doctype html><p>Signed in.</p>" } : {}),

@@ -102,11 +102,16 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
       // The common case costs no promise: a request that is not for flet-auth, in a session
       // without sign-ins or pending logins, with nothing to restore, goes straight on.
       if (target.kind === "other" && req.session?.fletAuth === undefined && !mayRestore(rt, req, target)) return next();
-      dispatch(rt, target, req, res, next).catch((failure: unknown) => {
-        if (!res.headersSent) return next(failure);
-        // Too late to answer with an error; report it instead of crashing or going silent.
-        config.logger.error("flet-auth: request failed after the response started", failure);
-      });
+      let settling: Promise<void> | undefined;
+      try {
+        settling = setRequestAuth(rt, req, res);
+      } catch (failure) {
+        return failed(rt, res, next, failure);
+      }
+      // Nor does a signed-in request for the app's own routes whose sign-ins were read without
+      // waiting (flet-auth's in-memory store), with nothing to restore.
+      if (settling === undefined && target.kind === "other" && (req.auth !== undefined || !mayRestore(rt, req, target))) return next();
+      (settling ?? DONE).then(() => dispatch(rt, target, req, res, next)).catch((failure: unknown) => failed(rt, res, next, failure));
     });
   };
   // The middleware is the emitter's listening side: `emit` stays inside flet-auth, so app code
@@ -248,8 +253,17 @@ function mayRestore(rt: Runtime, req: Request, target: Route): boolean {
   return rt.rememberMe.present(req);
 }
 
+const DONE: Promise<void> = Promise.resolve();
+
+/** A request flet-auth could not serve: Express's error handling, or a log line once the response has started. */
+function failed(rt: Runtime, res: Response, next: NextFunction, failure: unknown): void {
+  if (!res.headersSent) return next(failure);
+  // Too late to answer with an error; report it instead of crashing or going silent.
+  rt.config.logger.error("flet-auth: request failed after the response started", failure);
+}
+
+/** The rest of a request once its sign-ins are set: a remember-me restore if due, then flet-auth's route or the app's. */
 async function dispatch(rt: Runtime, target: Route, req: Request, res: Response, next: NextFunction): Promise<void> {
-  await setRequestAuth(rt, req, res);
   if (req.auth === undefined && mayRestore(rt, req, target)) await restoreRemembered(rt, req, res);
 
   switch (target.kind) {

@@ -10,7 +10,7 @@ import { currentProvider } from "./current.js";
 import { expiry, seenAtDue } from "./lifetime.js";
 import { sealRecord, type OpenedRecord, type SignInRecord } from "./records.js";
 import { showSignIns } from "./request-view.js";
-import { loadSignIns, rewriteSignIn, type StoredSignIn } from "./stored.js";
+import { loadSignIns, loadSignInsNow, rewriteSignIn, type StoredSignIn } from "./stored.js";
 
 /**
  * Sets `req.authorizations` and `req.auth` from the sign-ins the session names. A sign-in whose
@@ -19,9 +19,11 @@ import { loadSignIns, rewriteSignIn, type StoredSignIn } from "./stored.js";
  * session — never a 500 (checklist 24, 26). Sign-ins of providers this instance does not
  * configure (another fletAuth() instance of the app) are left alone. A request that only reads
  * leaves the session untouched; `seenAt` is rewritten at most hourly (in the store, or in
- * the session for records kept there).
+ * the session for records kept there). A promise only when something is waited for (a store
+ * read, a write); undefined when it is done, as for a signed-in request that only reads from
+ * flet-auth's in-memory store.
  */
-export function setRequestAuth(rt: Runtime, req: Request, res: Response): Promise<void> {
+export function setRequestAuth(rt: Runtime, req: Request, res: Response): Promise<void> | undefined {
   const data = authData(req);
   const now = rt.config.clock();
   const refs: Array<readonly [string, string]> = [];
@@ -30,13 +32,16 @@ export function setRequestAuth(rt: Runtime, req: Request, res: Response): Promis
   // own keys rather than Object.entries: no array per sign-in on every request.)
   if (auths !== undefined) for (const name in auths) if (Object.hasOwn(auths, name) && rt.config.providers.has(name)) refs.push([name, auths[name] as string]);
   // No async function on the way (see loadSignIns): a signed-in request that only reads settles
-  // in the one callback of its store read.
-  if (refs.length === 0) return Promise.resolve(applySignIns(rt, req, res, data, now, []));
+  // in the one callback of its store read, or at once with a store that reads synchronously.
+  if (refs.length === 0) return applySignIns(rt, req, res, data, now, NONE_FOUND);
+  const found = loadSignInsNow(rt, refs);
+  if (found !== undefined) return applySignIns(rt, req, res, data, now, found);
   return loadSignIns(rt, refs).then((stored) => applySignIns(rt, req, res, data, now, stored));
 }
 
 type Gone = { readonly name: string; readonly reason: LogoutReason | undefined; readonly opened?: OpenedRecord };
 const NONE_GONE: readonly Gone[] = Object.freeze([]);
+const NONE_FOUND: readonly StoredSignIn[] = Object.freeze([]);
 const NONE_TOUCHED: Readonly<Record<string, string>> = Object.freeze({});
 
 /** {@link setRequestAuth} once the sign-ins are read; a promise only when something is written. */

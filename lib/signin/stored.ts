@@ -15,7 +15,7 @@ import type { Request } from "express";
 import type { FletAuthConfig } from "../config.js";
 import { OAuthToken } from "../oauth/token.js";
 import { sessionIsProcessLocal } from "../session/session.js";
-import { storeKeys } from "../store/store.js";
+import { READ_NOW, storeKeys, type MaybeReadsNow } from "../store/store.js";
 import { createBoundedMap } from "../util/bounded-map.js";
 import { ENDED_KEYS, endedKeys, isEnded, recordTtlMs } from "./lifetime.js";
 import { openRecord, sealRecord, type OpenedRecord, type RecordKeeper, type SignInRecord } from "./records.js";
@@ -85,19 +85,40 @@ type Plan = { readonly at: number; readonly keys: readonly string[] };
  * per request here); anything else takes the general path below, with the values already read.
  */
 export function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): Promise<StoredSignIn[]> {
-  const only = refs.length === 1 ? refs[0] : undefined;
-  const keys = only === undefined ? undefined : rt.endedKeys.get(only[1]);
-  if (only === undefined || keys === undefined) return loadAll(rt, refs);
-  const [name, id] = only;
-  return rt.config.store.getMany(keys).then((values) => {
-    const sealed = values[0];
-    const opened = sealed === undefined ? undefined : rt.records.get(sealed);
-    if (opened === undefined || opened.record.provider !== name || opened.record.id !== id || keysToRead(opened.record) !== keys) {
-      return settle(rt, [{ name, id, opened: undefined, sealed: undefined, ended: false, inSession: false, healed: false }], [{ at: 0, keys }], values);
-    }
-    return [{ name, id, opened, sealed, ended: isEnded(opened.record, values, 1), inSession: false, healed: false }];
-  });
+  const keys = knownKeys(rt, refs);
+  if (keys === undefined) return loadAll(rt, refs);
+  const [name, id] = refs[0] as readonly [string, string];
+  return rt.config.store.getMany(keys).then((values) => known(rt, name, id, keys, values) ?? settle(rt, [unread(name, id)], [{ at: 0, keys }], values));
 }
+
+/**
+ * {@link loadSignIns} without a promise, for the common case it can serve: one sign-in seen
+ * and opened before, in a store that reads synchronously (flet-auth's in-memory store). Undefined
+ * otherwise: the caller takes {@link loadSignIns}, which reads again.
+ */
+export function loadSignInsNow(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): StoredSignIn[] | undefined {
+  const readNow = (rt.config.store as MaybeReadsNow)[READ_NOW];
+  const keys = readNow === undefined ? undefined : knownKeys(rt, refs);
+  if (readNow === undefined || keys === undefined) return undefined;
+  const [name, id] = refs[0] as readonly [string, string];
+  return known(rt, name, id, keys, readNow(keys));
+}
+
+/** The keys to read for `refs` when they name one sign-in by an id seen before; else undefined. */
+function knownKeys(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): readonly string[] | undefined {
+  return refs.length === 1 ? rt.endedKeys.get((refs[0] as readonly [string, string])[1]) : undefined;
+}
+
+/** The sign-in as read with its known `keys`, when its record is cached and is this sign-in's; else undefined (to settle). */
+function known(rt: SignInStore, name: string, id: string, keys: readonly string[], values: ReadonlyArray<string | undefined>): StoredSignIn[] | undefined {
+  const sealed = values[0];
+  const opened = sealed === undefined ? undefined : rt.records.get(sealed);
+  if (opened === undefined || opened.record.provider !== name || opened.record.id !== id || keysToRead(opened.record) !== keys) return undefined;
+  return [{ name, id, opened, sealed, ended: isEnded(opened.record, values, 1), inSession: false, healed: false }];
+}
+
+/** A sign-in named by id, not read yet. */
+const unread = (name: string, id: string): Found => ({ name, id, opened: undefined, sealed: undefined, ended: false, inSession: false, healed: false });
 
 /** {@link loadSignIns} for any `refs`: what to read for each, one read, then {@link settle}. */
 async function loadAll(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): Promise<StoredSignIn[]> {
@@ -107,7 +128,7 @@ async function loadAll(rt: SignInStore, refs: ReadonlyArray<readonly [name: stri
     if (isSignInId(value)) {
       // Known sign-in: the record and its ended markers; else the record and its own marker.
       const keys = rt.endedKeys.get(value) ?? [storeKeys.signIn(value), storeKeys.endedSignIn(value)];
-      found.push({ name, id: value, opened: undefined, sealed: undefined, ended: false, inSession: false, healed: false });
+      found.push(unread(name, value));
       plans.push({ at: found.length - 1, keys });
       continue;
     }

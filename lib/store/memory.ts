@@ -1,4 +1,4 @@
-import type { FletAuthStore } from "./store.js";
+import { READ_NOW, type FletAuthStore } from "./store.js";
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -42,12 +42,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): FletAuthSto
     entries.set(key, { value, expiresAt: now + ttlMs });
   };
 
-  return Object.freeze({
+  const readNow = (keys: readonly string[]): Array<string | undefined> => {
+    const now = clock();
+    const values: Array<string | undefined> = [];
+    for (const key of keys) values.push(live(key, now)?.value);
+    return values;
+  };
+
+  const store: FletAuthStore = {
     getMany(keys: readonly string[]) {
-      const now = clock();
-      const values: Array<string | undefined> = [];
-      for (const key of keys) values.push(live(key, now)?.value);
-      return Promise.resolve(values);
+      return Promise.resolve(readNow(keys));
     },
     set(key: string, value: string, ttlMs: number, setOptions?: { readonly ifAbsent?: boolean }) {
       const now = clock();
@@ -65,5 +69,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): FletAuthSto
       entries.delete(key);
       return Promise.resolve();
     },
-  });
+  };
+  // Not enumerable: the store's public face stays FletAuthStore's four methods.
+  Object.defineProperty(store, READ_NOW, { value: readNow });
+  return Object.freeze(store);
 }

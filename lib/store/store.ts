@@ -22,6 +22,16 @@ export interface FletAuthStore {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * A synchronous `getMany` that flet-auth's in-memory store also carries, under this symbol (not
+ * exported from the package): a signed-in request whose sign-in is read from it settles without a
+ * promise (lib/signin/stored.ts `loadSignInsNow`). Stores that do I/O leave it out.
+ */
+export const READ_NOW = Symbol("flet-auth.readNow");
+
+/** A store that may answer reads synchronously. */
+export type MaybeReadsNow = FletAuthStore & { readonly [READ_NOW]?: (keys: readonly string[]) => Array<string | undefined> };
+
 /** The store's keys, in one place, so the memory and Redis stores and the callers agree. */
 export const storeKeys = Object.freeze({
   /** A remember-me series: its current cookie nonce and owner. */

@@ -16,6 +16,7 @@ import { createRecordCache, type SignInRecord } from "../../../lib/signin/record
 import {
   createEndedKeyCache,
   loadSignIns,
+  loadSignInsNow,
   removeSignIn,
   rewriteSignIn,
   storeSignIn,
@@ -24,7 +25,7 @@ import {
   type StoredSignIn,
 } from "../../../lib/signin/stored.js";
 import { createMemoryStore } from "../../../lib/store/memory.js";
-import { storeKeys, type FletAuthStore } from "../../../lib/store/store.js";
+import { READ_NOW, storeKeys, type FletAuthStore, type MaybeReadsNow } from "../../../lib/store/store.js";
 import { manualClock, type ManualClock } from "../../helpers/refresh-harness.js";
 
 const SECRET = "unit-session-secret-0123456789abcdef0123";
@@ -42,7 +43,7 @@ interface PathStore extends FletAuthStore {
   beforeSwap: (() => Promise<void>) | undefined;
 }
 
-function pathStore(inner: FletAuthStore): PathStore {
+function pathStore(inner: FletAuthStore, readsNow = false): PathStore {
   const store: PathStore = {
     reads: [],
     cued: false,
@@ -64,6 +65,16 @@ function pathStore(inner: FletAuthStore): PathStore {
     },
     delete: (key) => inner.delete(key),
   };
+  // As flet-auth's in-memory store: reads also answered synchronously (the same keys recorded).
+  const now = (inner as MaybeReadsNow)[READ_NOW];
+  if (readsNow && now !== undefined) {
+    Object.defineProperty(store, READ_NOW, {
+      value: (keys: readonly string[]) => {
+        store.reads.push([...keys]);
+        return now(keys);
+      },
+    });
+  }
   return store;
 }
 
@@ -72,10 +83,13 @@ interface Rt extends SignInStore {
   readonly store: PathStore;
 }
 
-/** A SignInStore as fletAuth() builds one; `shared` gives another instance (cold caches) on the same store. */
-function runtime(shared?: Rt): Rt {
+/**
+ * A SignInStore as fletAuth() builds one; `shared` gives another instance (cold caches) on the
+ * same store; `readsNow`, a store that also reads synchronously, as flet-auth's in-memory one.
+ */
+function runtime(shared?: Rt, readsNow = false): Rt {
   const clock = shared?.clock ?? manualClock();
-  const store = pathStore(shared?.store ?? createMemoryStore({ clock: clock.fn }));
+  const store = pathStore(shared?.store ?? createMemoryStore({ clock: clock.fn }), readsNow);
   const config = { store, clock: clock.fn, idleTimeoutMs: DAY_MS, absoluteTimeoutMs: 7 * DAY_MS, storeGiven: true };
   return {
     clock,
@@ -196,6 +210,67 @@ describe("loadSignIns fast path: one sign-in by id, keys cached, record opened",
       ["other", b.record.id, false, false, false],
     ]);
     expect(rt.store.reads).toHaveLength(1);
+  });
+});
+
+describe("loadSignInsNow: the fast path without a promise, for a store that reads synchronously", () => {
+  it("a warm sign-in: found at once in one read, exactly as loadSignIns finds it", async () => {
+    const rt = runtime(undefined, true);
+    const { record, sealed } = await warm(rt, { series: "series-n", claims: { sid: "op-sid", sub: "op-sub" } });
+    const found = loadSignInsNow(rt, [["demo", record.id]]);
+    expect(found).toEqual([{ name: "demo", id: record.id, opened: expect.objectContaining({ record }), sealed, ended: false, inSession: false, healed: false }]);
+    expect(rt.store.reads).toEqual([[storeKeys.signIn(record.id), ...endedKeys(record)]]);
+    expect(found).toEqual(await loadSignIns(rt, [["demo", record.id]]));
+  });
+
+  it("ended elsewhere while warm: ended, at once", async () => {
+    const rt = runtime(undefined, true);
+    const { record } = await warm(rt);
+    await endUser(rt.config, "demo", "user-1", rt.clock.now());
+    expect(loadSignInsNow(rt, [["demo", record.id]])?.[0]).toMatchObject({ id: record.id, ended: true, inSession: false, healed: false });
+    const again = await warm(rt);
+    await endSignIn(rt.config, again.record.id);
+    expect(loadSignInsNow(rt, [["demo", again.record.id]])?.[0]).toMatchObject({ id: again.record.id, ended: true });
+  });
+
+  it("anything but that common case is left to loadSignIns (undefined), after at most one read", async () => {
+    const rt = runtime(undefined, true);
+    const a = await warm(rt);
+    const b = await warm(rt, { provider: "other", user: { id: "user-2", groups: [] } });
+    const cases: Array<[string, () => Promise<ReadonlyArray<readonly [string, string]>>]> = [
+      ["two sign-ins", async () => [["demo", a.record.id], ["other", b.record.id]]],
+      ["an id not seen on this instance", async () => [["demo", newId()]]],
+      ["a record of another provider under this name", async () => [["demo", b.record.id]]],
+      [
+        "a record gone from the store",
+        async () => {
+          const gone = await warm(rt);
+          await removeSignIn(rt, gone.record.id);
+          return [["demo", gone.record.id]];
+        },
+      ],
+      [
+        "a record that no longer opens",
+        async () => {
+          const bad = await warm(rt);
+          await rt.store.set(storeKeys.signIn(bad.record.id), `${bad.sealed.slice(0, -6)}AAAAAA`, DAY_MS);
+          return [["demo", bad.record.id]];
+        },
+      ],
+    ];
+    for (const [what, refsOf] of cases) {
+      const refs = await refsOf();
+      rt.store.reads.length = 0;
+      expect(loadSignInsNow(rt, refs), what).toBeUndefined();
+      expect(rt.store.reads.length, what).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it("a store without a synchronous read (Redis, an app's own, a wrapper): undefined, nothing read", async () => {
+    const rt = runtime();
+    const { record } = await warm(rt);
+    expect(loadSignInsNow(rt, [["demo", record.id]])).toBeUndefined();
+    expect(rt.store.reads).toEqual([]);
   });
 });
 

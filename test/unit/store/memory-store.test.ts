@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createMemoryStore, type MemoryStoreOptions } from "../../../lib/index.js";
-import { storeKeys } from "../../../lib/store/store.js";
+import { READ_NOW, storeKeys, type MaybeReadsNow } from "../../../lib/store/store.js";
 import { testClock } from "../../helpers/store-clients.js";
 
 describe("createMemoryStore: options", () => {
@@ -174,5 +174,22 @@ describe("storeKeys", () => {
 
   it("is frozen", () => {
     expect(Object.isFrozen(storeKeys)).toBe(true);
+  });
+});
+
+describe("createMemoryStore: its synchronous read (flet-auth internal)", () => {
+  it("answers what getMany answers, at once, expiry included; it is not part of the store's listed face", async () => {
+    let now = 1_000;
+    const store = createMemoryStore({ clock: () => now }) as MaybeReadsNow;
+    await store.set("a", "1", 100);
+    await store.set("b", "2", 50);
+    const readNow = store[READ_NOW];
+    expect(typeof readNow).toBe("function");
+    expect(readNow?.(["a", "b", "missing"])).toEqual(["1", "2", undefined]);
+    now += 60;
+    expect(readNow?.(["a", "b"]), "b expired").toEqual(["1", undefined]);
+    expect(readNow?.(["a", "b"])).toEqual(await store.getMany(["a", "b"]));
+    expect(Object.keys(store).sort()).toEqual(["delete", "getMany", "set", "swap"]);
+    expect(Object.getOwnPropertySymbols({ ...store }), "a spread copies the four methods only").toEqual([]);
   });
 });
