@@ -104,8 +104,12 @@ function settleSession(
     setAuthData(req, { ...data, auths, current: currentProvider(data.current, Object.keys(auths)) });
   }
   publish(rt, req, res, data, all, gone);
-  return undefined;
+  // After logout events, the route waits a turn: a listener's code after an `await` of something
+  // settled (setting a header on `res`, say) still runs before it, as it does on the promise path.
+  return gone.length === 0 ? undefined : DONE;
 }
+
+const DONE: Promise<void> = Promise.resolve();
 
 /** Sets `req.authorizations` and `req.auth`, then notifies the logouts (listeners see req.auth without the ended sign-ins). */
 function publish(rt: Runtime, req: Request, res: Response, data: FletAuthSessionData, all: Record<string, Authorization>, gone: readonly Gone[]): void {

@@ -97,7 +97,10 @@ export function loadSignIns(rt: SignInStore, refs: ReadonlyArray<readonly [name:
  * otherwise: the caller takes {@link loadSignIns}, which reads again.
  */
 export function loadSignInsNow(rt: SignInStore, refs: ReadonlyArray<readonly [name: string, value: string]>): StoredSignIn[] | undefined {
-  const readNow = (rt.config.store as MaybeReadsNow)[READ_NOW];
+  // Own property only: a wrapper made with Object.create(memoryStore) inherits the symbol, and
+  // its own getMany (counting, logging) must still see every read.
+  const store = rt.config.store as MaybeReadsNow;
+  const readNow = Object.hasOwn(store, READ_NOW) ? store[READ_NOW] : undefined;
   const keys = readNow === undefined ? undefined : knownKeys(rt, refs);
   if (readNow === undefined || keys === undefined) return undefined;
   const [name, id] = refs[0] as readonly [string, string];

@@ -5,8 +5,8 @@
  * A `setTimeout` per request is a Timeout object, a closure, and an insert and a removal in
  * Node's timer list. On a signed-in request that is a measurable share of what flet-auth adds
  * (docs/performance.md). Deadlines of one length expire in the order they were set, so a FIFO
- * with one timer armed for its oldest pending entry serves them all. The timer is cleared when
- * nothing is pending, so an idle process keeps no timer.
+ * with one timer armed for its oldest pending entry serves them all. When nothing is pending the
+ * timer no longer holds the process open, and once it has fired none is left.
  */
 export interface DeadlineQueue {
   /**
@@ -105,7 +105,11 @@ export function createDeadlineQueue(ms: number, now: () => number = () => perfor
       calls[slot] = onTimeout;
       tail += 1;
       pending += 1;
-      if (timer === undefined && !expiring) arm(at, ms);
+      if (timer === undefined) {
+        if (!expiring) arm(at, ms);
+      } else if (pending === 1) {
+        timer.ref();
+      }
       return tail - 1;
     },
     cancel(ticket) {
@@ -115,9 +119,10 @@ export function createDeadlineQueue(ms: number, now: () => number = () => perfor
       calls[slot] = undefined;
       pending -= 1;
       if (pending > 0 || expiring) return;
-      // Nothing left to wait for: no timer kept.
-      clearTimeout(timer);
-      timer = undefined;
+      // Nothing left to wait for. The timer stays (unreferenced: it holds no process open) and
+      // fires once for nothing: under load the queue empties between bursts of requests, and a
+      // new timer each time would cost what one per request did.
+      timer?.unref();
       settleAll();
     },
     get pending() {

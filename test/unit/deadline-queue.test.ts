@@ -60,18 +60,32 @@ describe("createDeadlineQueue", () => {
     expect(queue.pending).toBe(0);
   });
 
-  it("the timer goes when the last pending deadline is cancelled, and comes back for the next one", () => {
+  it("with nothing pending the timer holds no process open and fires once for nothing; the next deadline holds it again", () => {
+    const armed = vi.spyOn(globalThis, "setTimeout");
     const a = queue.add(on("a"));
-    expect(vi.getTimerCount()).toBe(1);
+    const timer = armed.mock.results[0]?.value as NodeJS.Timeout;
+    expect(timer.hasRef(), "a pending deadline keeps the process alive").toBe(true);
     queue.cancel(a);
-    expect(vi.getTimerCount()).toBe(0);
+    expect(timer.hasRef(), "nothing pending: unreferenced").toBe(false);
+    expect(vi.getTimerCount(), "kept, not cleared: the next burst reuses it").toBe(1);
     vi.advanceTimersByTime(MS / 2);
     const b = queue.add(on("b"));
     expect(b, "tickets stay unique after the queue empties").not.toBe(a);
-    vi.advanceTimersByTime(MS - 1);
+    expect(timer.hasRef(), "b pending: referenced again").toBe(true);
+    expect(armed, "no second timer").toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(MS / 2);
+    expect(fired, "the timer fired for a, which was cancelled").toEqual([]);
+    vi.advanceTimersByTime(MS / 2 - 1);
     expect(fired).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(fired).toEqual(["b"]);
+    expect(vi.getTimerCount()).toBe(0);
+    const c = queue.add(on("c"));
+    queue.cancel(c);
+    vi.advanceTimersByTime(MS);
+    expect(fired, "a cancelled deadline's timer fires for nothing").toEqual(["b"]);
+    expect(vi.getTimerCount(), "and is gone").toBe(0);
+    armed.mockRestore();
   });
 
   it("with the oldest cancelled, the timer waits for the next live deadline, not a whole period more", () => {
