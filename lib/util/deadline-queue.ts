@@ -31,9 +31,14 @@ const FIRST_CAPACITY = 64;
 
 /**
  * A {@link DeadlineQueue} whose deadlines are `ms` long, measured on `now` (a monotonic clock in
- * milliseconds: a wall clock set back would hold every pending deadline).
+ * milliseconds: a wall clock set back would hold every pending deadline), on timers from
+ * `schedule` (setTimeout, looked up when called: tests fake it).
  */
-export function createDeadlineQueue(ms: number, now: () => number = () => performance.now()): DeadlineQueue {
+export function createDeadlineQueue(
+  ms: number,
+  now: () => number = () => performance.now(),
+  schedule: (run: () => void, delay: number) => NodeJS.Timeout = (run, delay) => setTimeout(run, delay),
+): DeadlineQueue {
   // A ring of two parallel arrays rather than an entry object per deadline: in steady traffic
   // `add` allocates nothing. Ticket t lives in slot `t & mask`; tickets in [head, tail) are held,
   // those before `head` settled. Settled entries are passed over when the timer fires, so the
@@ -67,7 +72,7 @@ export function createDeadlineQueue(ms: number, now: () => number = () => perfor
 
   const arm = (at: number, delay: number): void => {
     armedFor = at;
-    timer = setTimeout(expire, Math.max(0, delay));
+    timer = schedule(expire, Math.max(0, delay));
   };
 
   const expire = (): void => {
