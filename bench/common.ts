@@ -298,7 +298,12 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
  * only in those pairs, so give every variant a floor of its own (a twin: bench/overhead.ts), or
  * that floor runs more often than the variants and idles less than they do.
  */
-export async function measureAll(scenarios: readonly Scenario[], floorOf?: (i: number) => number | undefined): Promise<Measured[]> {
+export async function measureAll(
+  scenarios: readonly Scenario[],
+  floorOf?: (i: number) => number | undefined,
+  window: { readonly rounds?: number; readonly firstRound?: number } = {},
+): Promise<Measured[]> {
+  const { rounds: count = ROUNDS, firstRound = 0 } = window;
   for (const s of scenarios) {
     await s.prepare?.();
     await cannon(s, WARMUP);
@@ -310,7 +315,7 @@ export async function measureAll(scenarios: readonly Scenario[], floorOf?: (i: n
   // A twin runs only in its variant's pairs.
   const forward = [...scenarios.keys()].filter((i) => !floors.includes(i));
   const backward = [...forward].reverse();
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = firstRound; r < firstRound + count; r++) {
     for (const i of r % 2 === 0 ? forward : backward) {
       const f = floorOf?.(i);
       if (f === undefined) {
@@ -323,24 +328,41 @@ export async function measureAll(scenarios: readonly Scenario[], floorOf?: (i: n
       if (!floorFirst) paired[i]!.push(await runOnce(scenarios[f]!, DURATION));
     }
   }
-  return scenarios.map((s, i) => {
-    const rs = rounds[i]!;
-    const ps = paired[i]!;
-    return {
-      name: s.name,
-      rps: median(rs.map((x) => x.rps)),
-      rpsMin: Math.min(...rs.map((x) => x.rps)),
-      rpsMax: Math.max(...rs.map((x) => x.rps)),
-      total: rs.reduce((sum, x) => sum + x.total, 0),
-      p50: median(rs.map((x) => x.p50)),
-      p99: median(rs.map((x) => x.p99)),
-      cpuUs: median(rs.map((x) => x.cpuUs)),
-      bad: rs.reduce((sum, x) => sum + x.bad, 0),
-      rpsRounds: rs.map((x) => x.rps),
-      cpuRounds: rs.map((x) => x.cpuUs),
-      ...(ps.length > 0 ? { pairedFloorRps: ps.map((x) => x.rps), pairedFloorCpu: ps.map((x) => x.cpuUs) } : {}),
-    };
+  return scenarios.map((s, i) => summarise(s.name, rounds[i]!, paired[i]!));
+}
+
+/**
+ * One row per scenario from rows measured in separate calls of {@link measureAll} (one round
+ * each on freshly started servers, say): their rounds in order, then the medians over all.
+ */
+export function mergeMeasured(parts: ReadonlyArray<readonly Measured[]>): Measured[] {
+  const first = parts[0] ?? [];
+  return first.map((row, i) => {
+    const rows = parts.map((p) => p[i] as Measured);
+    const rs: Round[] = rows.flatMap((m) =>
+      m.rpsRounds.map((rps, k) => ({ rps, cpuUs: m.cpuRounds[k] as number, total: m.total / m.rpsRounds.length, p50: m.p50, p99: m.p99, bad: m.bad / m.rpsRounds.length })),
+    );
+    const ps: Round[] = rows.flatMap((m) => (m.pairedFloorRps ?? []).map((rps, k) => ({ rps, cpuUs: m.pairedFloorCpu?.[k] as number, total: 0, p50: 0, p99: 0, bad: 0 })));
+    return summarise(row.name, rs, ps);
   });
+}
+
+/** A scenario's row from its rounds (and its paired floor's runs, if any). */
+function summarise(name: string, rs: readonly Round[], ps: readonly Round[]): Measured {
+  return {
+    name,
+    rps: median(rs.map((x) => x.rps)),
+    rpsMin: Math.min(...rs.map((x) => x.rps)),
+    rpsMax: Math.max(...rs.map((x) => x.rps)),
+    total: rs.reduce((sum, x) => sum + x.total, 0),
+    p50: median(rs.map((x) => x.p50)),
+    p99: median(rs.map((x) => x.p99)),
+    cpuUs: median(rs.map((x) => x.cpuUs)),
+    bad: rs.reduce((sum, x) => sum + x.bad, 0),
+    rpsRounds: rs.map((x) => x.rps),
+    cpuRounds: rs.map((x) => x.cpuUs),
+    ...(ps.length > 0 ? { pairedFloorRps: ps.map((x) => x.rps), pairedFloorCpu: ps.map((x) => x.cpuUs) } : {}),
+  };
 }
 
 /** GET /me with cookies → the JSON body. */

@@ -4,8 +4,9 @@
  *
  *   node --import tsx bench/overhead.ts       (env BENCH_DURATION seconds per round, BENCH_ROUNDS rounds)
  *
- * Every variant is its own server child (bench/server.ts); all are measured interleaved round by
- * round (a, b, c, … a, b, c, …) with autocannon, and the median round is kept.
+ * Every variant is its own server child (bench/server.ts), started anew for every round; all are
+ * measured interleaved round by round (a, b, c, … c, b, a, …) with autocannon, each next to a twin
+ * of its floor, and the median round is kept.
  *
  * Signed in — floor: express-session alone with a loaded session (the bench profile, a few
  * hundred bytes, stored by `GET /signin-session`):
@@ -18,7 +19,7 @@
  *   bare Express (no middleware at all), passport, express-openid-connect, flet-auth.
  */
 import { Jar, signIn } from "./browser.js";
-import { machineNotes, me, measureAll, printTable, startProvider, startServer, withRatios, type Measured, type RunningServer, type Scenario } from "./common.js";
+import { ROUNDS, machineNotes, me, measureAll, mergeMeasured, printTable, startProvider, startServer, withRatios, type Measured, type RunningServer, type Scenario } from "./common.js";
 import { BENCH_PROFILE, BENCH_PROFILE_BYTES } from "./profile.js";
 import { writePart, type Floor } from "./results.js";
 
@@ -54,12 +55,18 @@ async function sessionSignIn(server: RunningServer): Promise<Jar> {
   return jar;
 }
 
-async function main(): Promise<void> {
-  const provider = await startProvider();
+/** One round's servers, signed in: the variants, then a twin of its floor for every non-floor variant. */
+interface RoundServers {
+  readonly variants: Variant[];
+  readonly twins: Variant[];
+  readonly twinOf: ReadonlyMap<number, number>;
+  readonly servers: RunningServer[];
+}
+
+async function startRound(providerUrl: string): Promise<RoundServers> {
   const kinds = ["bare", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
   // flet-auth as an app runs it without a `store` option: its default in-memory store.
-  const servers = await Promise.all(kinds.map((k) => startServer(k, provider.url, k === "fletauth" ? { env: { BENCH_COUNTED_STORE: "0" } } : {})));
-  const twins: Variant[] = [];
+  const servers = await Promise.all(kinds.map((k) => startServer(k, providerUrl, k === "fletauth" ? { env: { BENCH_COUNTED_STORE: "0" } } : {})));
   const [bare, sessionNone, sessionLoaded, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut] = servers as [
     RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,
   ];
@@ -92,35 +99,65 @@ async function main(): Promise<void> {
     // floor run next to every variant ran four times as often as any variant, and the idle time
     // between runs costs a Node server speed (about 10 % here: every peer fell behind by as much).
     const twinOf = new Map<number, number>();
-    for (const [i, v] of variants.entries()) {
-      if (v.isFloor === true) continue;
-      const floor = variants.find((f) => f.isFloor === true && f.floor === v.floor) as Variant;
-      const server = await startServer("session", provider.url);
+    const twins: Variant[] = [];
+    const floors = variants.map((v) => (v.isFloor === true ? undefined : (variants.find((f) => f.isFloor === true && f.floor === v.floor) as Variant)));
+    const twinServers = await Promise.all(floors.map((f) => (f === undefined ? undefined : startServer("session", providerUrl))));
+    for (const [i, floor] of floors.entries()) {
+      const server = twinServers[i];
+      if (floor === undefined || server === undefined) continue;
       servers.push(server);
-      const cookie = v.floor === "signed-in" ? await signedInCookie(server, () => sessionSignIn(server)) : undefined;
+      const cookie = floor.floor === "signed-in" ? await signedInCookie(server, () => sessionSignIn(server)) : undefined;
       twinOf.set(i, variants.length + twinOf.size);
-      twins.push({ ...floor, id: `${floor.id}-twin-${v.id}`, server, ...(cookie !== undefined ? { cookie } : {}) });
+      twins.push({ ...floor, id: `${floor.id}-twin-${variants[i]!.id}`, server, ...(cookie !== undefined ? { cookie } : {}) });
     }
-    const before = await provider.stats();
-    const scenarios: Scenario[] = [...variants, ...twins].map((v) => {
-      const verifyBody = BODY_CHECK[v.expect];
-      return {
-        name: v.label,
-        server: v.server,
-        options: {
-          ...(v.path !== undefined ? { path: v.path } : {}),
-          ...(v.cookie !== undefined ? { headers: { cookie: v.cookie } } : {}),
-          ...(verifyBody !== undefined ? { verifyBody } : {}),
-        },
-      };
-    });
-    const rows = (await measureAll(scenarios, (i) => twinOf.get(i))).slice(0, variants.length);
-    const after = await provider.stats();
-    const providerCalls = after.authorizationCode + after.refreshToken + after.userinfo - (before.authorizationCode + before.refreshToken + before.userinfo);
+    return { variants, twins, twinOf, servers };
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw err;
+  }
+}
+
+function scenarioOf(v: Variant): Scenario {
+  const verifyBody = BODY_CHECK[v.expect];
+  return {
+    name: v.label,
+    server: v.server,
+    options: {
+      ...(v.path !== undefined ? { path: v.path } : {}),
+      ...(v.cookie !== undefined ? { headers: { cookie: v.cookie } } : {}),
+      ...(verifyBody !== undefined ? { verifyBody } : {}),
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const provider = await startProvider();
+  try {
+    // Every round on freshly started servers: a Node process has a speed of its own (JIT
+    // decisions, memory layout) that differed by up to 16 % between identical express-session
+    // servers here, and kept for a whole run it would bias every ratio of that server's variant.
+    // Started anew each round, it is one more thing the median over the rounds evens out.
+    const parts: Measured[][] = [];
+    let providerCalls = 0;
+    let variants: Variant[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const round = await startRound(provider.url);
+      variants = round.variants;
+      try {
+        const before = await provider.stats();
+        const rows = await measureAll([...round.variants, ...round.twins].map(scenarioOf), (i) => round.twinOf.get(i), { rounds: 1, firstRound: r });
+        const after = await provider.stats();
+        providerCalls += after.authorizationCode + after.refreshToken + after.userinfo - (before.authorizationCode + before.refreshToken + before.userinfo);
+        parts.push(rows.slice(0, round.variants.length));
+      } finally {
+        await Promise.all(round.servers.map((s) => s.stop()));
+      }
+    }
+    const rows = mergeMeasured(parts);
     const results = withRatios(variants, rows);
     writePart("requests", { variants: results, providerCalls });
 
-    console.log(`## Per-request cost against express-session alone\n\n${machineNotes()}\n`);
+    console.log(`## Per-request cost against express-session alone\n\n${machineNotes()}; every round on freshly started servers\n`);
     for (const floor of ["signed-in", "signed-out"] as const) {
       const idx = variants.flatMap((v, i) => (v.floor === floor ? [i] : []));
       console.log(`\n### ${floor} (ratio to ${variants[idx[0] as number]?.label})\n`);
@@ -132,7 +169,7 @@ async function main(): Promise<void> {
     console.log(`\nProvider token/userinfo requests while the variants ran: ${providerCalls} (a signed-in request must not call the provider).`);
     if (providerCalls !== 0) process.exitCode = 1;
   } finally {
-    await Promise.all([...servers.map((s) => s.stop()), provider.stop()]);
+    await provider.stop();
   }
 }
 
