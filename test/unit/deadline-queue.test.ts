@@ -196,4 +196,19 @@ describe("createDeadlineQueue", () => {
     expect(fired, "b is re-armed from the clock, and fires with its timer").toEqual(["a", "b"]);
     expect(frozen.pending).toBe(0);
   });
+
+  it("a settled or future ticket whose ring slot a live deadline now holds cancels nothing", () => {
+    // 64 slots at first: ticket t and t + 64 share a slot once the ring has wrapped.
+    const old: number[] = [];
+    for (let i = 0; i < 64; i++) old.push(queue.add(on(`old-${i}`)));
+    vi.advanceTimersByTime(MS);
+    expect(fired).toHaveLength(64);
+    const live = queue.add(on("live"));
+    expect(live % 64, "the live deadline reuses the first settled one's slot").toBe((old[0] as number) % 64);
+    queue.cancel(old[0] as number);
+    queue.cancel(live + 64);
+    expect(queue.pending, "neither the settled nor the future ticket touched it").toBe(1);
+    vi.advanceTimersByTime(MS);
+    expect(fired.at(-1)).toBe("live");
+  });
 });
