@@ -111,7 +111,7 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
       // Nor does a signed-in request for the app's own routes whose sign-ins were read without
       // waiting (flet-auth's in-memory store), with nothing to restore.
       if (settling === undefined && target.kind === "other" && (req.auth !== undefined || !mayRestore(rt, req, target))) return next();
-      (settling ?? DONE).then(() => dispatch(rt, target, req, res, next)).catch((failure: unknown) => failed(rt, res, next, failure));
+      (settling ?? Promise.resolve()).then(() => dispatch(rt, target, req, res, next)).catch((failure: unknown) => failed(rt, res, next, failure));
     });
   };
   // The middleware is the emitter's listening side: `emit` stays inside flet-auth, so app code
@@ -252,8 +252,6 @@ function mayRestore(rt: Runtime, req: Request, target: Route): boolean {
   if (target.kind === "other" && (mode === "no-cors" || mode === "websocket")) return false;
   return rt.rememberMe.present(req);
 }
-
-const DONE: Promise<void> = Promise.resolve();
 
 /** A request flet-auth could not serve: Express's error handling, or a log line once the response has started. */
 function failed(rt: Runtime, res: Response, next: NextFunction, failure: unknown): void {

@@ -72,7 +72,7 @@ export function loadSession(
   const finish = (err?: unknown): void => {
     if (finished) return;
     finished = true;
-    if (ticket >= 0) rt.storeDeadlines.cancel(ticket);
+    rt.storeDeadlines.cancel(ticket); // a no-op for -1 (loaded synchronously, no deadline set)
     if (err === EXPIRED) return done(sessionError(new Error(`the session store did not load the session within ${rt.config.storeTimeoutMs} ms`)));
     if (err !== undefined && err !== null) return done(sessionError(err));
     if (req.session === undefined) return done(new FletAuthError("session_unavailable", "flet-auth needs a session, and none was created."));
