@@ -21,6 +21,8 @@ export interface DeadlineQueue {
   readonly pending: number;
   /** How many entries the queue holds: the pending ones, and settled ones not yet passed over (at most a period's worth). */
   readonly held: number;
+  /** How many entries the ring has room for before it doubles: bounded by the deadlines held at once, not by all ever set. */
+  readonly capacity: number;
 }
 
 /** What an expired deadline's callback receives. */
@@ -135,6 +137,9 @@ export function createDeadlineQueue(
     },
     get held() {
       return tail - head;
+    },
+    get capacity() {
+      return mask + 1;
     },
   };
 }

@@ -211,4 +211,60 @@ describe("createDeadlineQueue", () => {
     vi.advanceTimersByTime(MS);
     expect(fired.at(-1)).toBe("live");
   });
+
+  it("with the ring exactly full, the next ticket (not issued yet) cancels nothing, though its slot is the oldest's", () => {
+    const tickets: number[] = [];
+    for (let i = 0; i < 64; i++) tickets.push(queue.add(on(`t-${i}`)));
+    const next = (tickets.at(-1) as number) + 1;
+    expect(next % 64).toBe((tickets[0] as number) % 64);
+    queue.cancel(next);
+    expect(queue.pending).toBe(64);
+    vi.advanceTimersByTime(MS);
+    expect(fired).toHaveLength(64);
+    expect(fired[0]).toBe("t-0");
+  });
+
+  it("after a deadline fires, the timer is armed for the next live one, passing over cancelled ones between", () => {
+    const delays: number[] = [];
+    queue = createDeadlineQueue(MS, () => Date.now(), (run, delay) => {
+      delays.push(delay);
+      return setTimeout(run, delay);
+    });
+    queue.add(on("a"));
+    vi.advanceTimersByTime(10);
+    const b = queue.add(on("b"));
+    vi.advanceTimersByTime(10);
+    queue.add(on("c"));
+    queue.cancel(b);
+    vi.advanceTimersByTime(MS - 20);
+    expect(fired).toEqual(["a"]);
+    expect(delays, "a's timer, then one straight to c's deadline (20 ms on), none for b's").toEqual([MS, 20]);
+    expect(queue.held, "only c is held").toBe(1);
+    vi.advanceTimersByTime(20);
+    expect(fired).toEqual(["a", "c"]);
+  });
+
+  it("once every deadline is cancelled, the queue holds none of them", () => {
+    const tickets = [queue.add(on("a")), queue.add(on("b")), queue.add(on("c"))];
+    queue.cancel(tickets[1] as number);
+    expect(queue.held, "a cancelled deadline between live ones waits to be passed over").toBe(3);
+    queue.cancel(tickets[0] as number);
+    queue.cancel(tickets[2] as number);
+    expect(queue.pending).toBe(0);
+    expect(queue.held, "nothing pending: nothing held").toBe(0);
+  });
+
+  it("the ring's size follows the deadlines held at once, not all ever set", () => {
+    for (let i = 0; i < 10_000; i++) queue.cancel(queue.add(on("short-lived")));
+    expect(queue.capacity, "one at a time, for ever: the first 64 slots").toBe(64);
+    const full = Array.from({ length: 64 }, () => queue.add(on("full")));
+    expect(queue.capacity, "64 at once fill the ring exactly").toBe(64);
+    for (const t of full) queue.cancel(t);
+    const burst = Array.from({ length: 100 }, () => queue.add(on("burst")));
+    expect(queue.capacity, "100 at once: doubled once").toBe(128);
+    for (const t of burst) queue.cancel(t);
+    for (let i = 0; i < 10_000; i++) queue.cancel(queue.add(on("short-lived")));
+    expect(queue.capacity).toBe(128);
+    expect(fired).toEqual([]);
+  });
 });

@@ -165,6 +165,23 @@ describe("loadSession", () => {
     expect(done2.mock.calls[0]?.[0]).toMatchObject({ code: "session_unavailable" });
   });
 
+  it("a load that needs no store cancels no other load's deadline", () => {
+    // Tickets 0 and 1 wait on the store; the cookie-less visitor between them sets no deadline,
+    // and must not cancel one (a load with no ticket cancels ticket -1, which is none).
+    const rt = runtime(middleware);
+    const waiting = [exchange(sessionCookie("sid-waits-0")), exchange(sessionCookie("sid-waits-1"))];
+    const dones = [vi.fn(), vi.fn()];
+    for (const [i, { req, res }] of waiting.entries()) loadSession(req, res, rt, dones[i] as () => void);
+    expect(rt.storeDeadlines.pending).toBe(2);
+    const fresh = exchange();
+    const doneFresh = vi.fn();
+    loadSession(fresh.req, fresh.res, rt, doneFresh);
+    expect(doneFresh).toHaveBeenCalledWith();
+    expect(rt.storeDeadlines.pending, "both deadlines still armed").toBe(2);
+    vi.advanceTimersByTime(DEADLINE_MS);
+    for (const done of dones) expect(done.mock.calls).toEqual([[expect.objectContaining({ code: "session_unavailable" })]]);
+  });
+
   it("a session middleware that calls next(null) — Express's \"no error\" — loads successfully", () => {
     const { req, res } = exchange();
     const nullCallback: RequestHandler = (request, response, next) => middleware(request, response, () => next(null));
