@@ -77,6 +77,14 @@ describe.each(EXPRESS)("a request for the app's route ($name)", ({ create }) => 
     expect(atOnce.slice(1)).toEqual([true, true]);
   });
 
+  it("signed in with a remember-me cookie too: the route is called at once (nothing to restore while signed in)", async () => {
+    const { app, atOnce } = appWithProbe(create, { providers: { idp: standardProvider(fake) }, store: createMemoryStore(), rememberMe: { secretKey: "sync-dispatch-remember-key-0123456789ab" } });
+    const agent = request.agent(app);
+    expect((await signIn(agent, fake, "/login/idp?remember=1")).status).toBeLessThan(400);
+    for (let i = 0; i < 3; i++) expect((await agent.get("/page")).body).toEqual({ signedIn: true });
+    expect(atOnce.slice(1)).toEqual([true, true]);
+  });
+
   it("a login started, not finished (flet-auth data, no sign-in): the route is called at once", async () => {
     const { app, atOnce } = appWithProbe(create, { providers: { idp: standardProvider(fake) } });
     const agent = request.agent(app);
