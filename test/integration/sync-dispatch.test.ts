@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryStore, fletAuth, type FletAuthStore } from "../../lib/index.js";
 import { EXPRESS, SECRET, signIn, standardProvider, type ExpressFactory, type TestAuthOptions } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
+import { findSetCookie } from "../helpers/remember-cookies.js";
 
 let fake: FakeProvider;
 beforeAll(async () => {
@@ -80,7 +81,9 @@ describe.each(EXPRESS)("a request for the app's route ($name)", ({ create }) => 
   it("signed in with a remember-me cookie too: the route is called at once (nothing to restore while signed in)", async () => {
     const { app, atOnce } = appWithProbe(create, { providers: { idp: standardProvider(fake) }, store: createMemoryStore(), rememberMe: { secretKey: "sync-dispatch-remember-key-0123456789ab" } });
     const agent = request.agent(app);
-    expect((await signIn(agent, fake, "/login/idp?remember=1")).status).toBeLessThan(400);
+    const done = await signIn(agent, fake, "/login/idp?remember=1");
+    expect(done.status).toBeLessThan(400);
+    expect(findSetCookie(done, "flet-auth.remember"), "the callback set the remember-me cookie the agent sends from now on").toBeDefined();
     for (let i = 0; i < 3; i++) expect((await agent.get("/page")).body).toEqual({ signedIn: true });
     expect(atOnce.slice(1)).toEqual([true, true]);
   });
