@@ -107,15 +107,23 @@ export interface StoredSession {
 
 /**
  * An express-session store keeping each session as JSON text (what a network store holds),
- * answering asynchronously. Sessions do not expire here (the tests' cookies are session cookies).
+ * answering asynchronously, or with `{ sync: true }` in the caller's own call (as no network
+ * store can, and express-session's MemoryStore does not). Sessions do not expire here (the tests'
+ * cookies are session cookies).
  */
 export class JsonSessionStore extends session.Store {
   /** Session id → the session's JSON text, as written. */
   readonly sessions = new Map<string, string>();
+  readonly #answer: (fn: () => void) => void;
+
+  constructor(options: { readonly sync?: boolean } = {}) {
+    super();
+    this.#answer = options.sync === true ? (fn) => fn() : (fn) => void setImmediate(fn);
+  }
 
   override get(sid: string, callback: (err: unknown, data?: SessionData | null) => void): void {
     const raw = this.sessions.get(sid);
-    setImmediate(() => {
+    this.#answer(() => {
       if (raw === undefined) return callback(null, null);
       let data: SessionData;
       try {
@@ -129,33 +137,33 @@ export class JsonSessionStore extends session.Store {
 
   override set(sid: string, data: SessionData, callback?: (err?: unknown) => void): void {
     this.sessions.set(sid, JSON.stringify(data));
-    setImmediate(() => callback?.());
+    this.#answer(() => callback?.());
   }
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
     this.sessions.delete(sid);
-    setImmediate(() => callback?.());
+    this.#answer(() => callback?.());
   }
 
   override touch(sid: string, data: SessionData, callback?: () => void): void {
     const raw = this.sessions.get(sid);
     if (raw !== undefined) this.sessions.set(sid, JSON.stringify({ ...(JSON.parse(raw) as object), cookie: data.cookie }));
-    setImmediate(() => callback?.());
+    this.#answer(() => callback?.());
   }
 
   override all(callback: (err: unknown, obj?: Record<string, SessionData> | null) => void): void {
     const all: Record<string, SessionData> = {};
     for (const [sid, raw] of this.sessions) all[sid] = JSON.parse(raw) as SessionData;
-    setImmediate(() => callback(null, all));
+    this.#answer(() => callback(null, all));
   }
 
   override length(callback: (err: unknown, length?: number) => void): void {
-    setImmediate(() => callback(null, this.sessions.size));
+    this.#answer(() => callback(null, this.sessions.size));
   }
 
   override clear(callback?: (err?: unknown) => void): void {
     this.sessions.clear();
-    setImmediate(() => callback?.());
+    this.#answer(() => callback?.());
   }
 
   /** The session `sid` as stored (throws when there is none). */

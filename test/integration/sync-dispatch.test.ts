@@ -10,12 +10,12 @@
  *   signed in.
  */
 import type { NextFunction, Request, Response } from "express";
-import session, { type SessionData } from "express-session";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryStore, fletAuth, type FletAuthStore } from "../../lib/index.js";
 import { EXPRESS, SECRET, signIn, standardProvider, type ExpressFactory, type TestAuthOptions } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
+import { JsonSessionStore } from "../helpers/record-stores.js";
 import { findSetCookie } from "../helpers/remember-cookies.js";
 
 let fake: FakeProvider;
@@ -24,27 +24,10 @@ beforeAll(async () => {
 });
 afterAll(() => fake.close());
 
-/** An express-session store that answers in the caller's own call (express-session's MemoryStore defers). */
-class SyncSessionStore extends session.Store {
-  readonly #data = new Map<string, string>();
-  override get(sid: string, callback: (err: unknown, data?: SessionData | null) => void): void {
-    const raw = this.#data.get(sid);
-    callback(null, raw === undefined ? null : (JSON.parse(raw) as SessionData));
-  }
-  override set(sid: string, data: SessionData, callback?: (err?: unknown) => void): void {
-    this.#data.set(sid, JSON.stringify(data));
-    callback?.();
-  }
-  override destroy(sid: string, callback?: (err?: unknown) => void): void {
-    this.#data.delete(sid);
-    callback?.();
-  }
-}
-
 /** An app whose flet-auth records, for each request to `/page`, whether it called `next` before returning. */
 function appWithProbe(create: ExpressFactory, options: Omit<TestAuthOptions, "session" | "secret">) {
   const app = create();
-  const auth = fletAuth({ secret: SECRET, session: { store: new SyncSessionStore() }, ...options });
+  const auth = fletAuth({ secret: SECRET, session: { store: new JsonSessionStore({ sync: true }) }, ...options });
   const atOnce: boolean[] = [];
   let routeRuns = 0;
   app.use((req: Request, res: Response, next: NextFunction) => {
