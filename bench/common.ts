@@ -5,9 +5,10 @@
  * event loop; autocannon runs interleaved round by round with the server's CPU time per request;
  * markdown tables.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { ProviderCommand, ProviderStats } from "./provider.js";
@@ -88,6 +89,27 @@ export interface ServerOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Start with --expose-gc, for heap measurements. */
   readonly exposeGc?: boolean;
+  /** More options for node, e.g. `--cpu-prof` to profile a bench server by hand. */
+  readonly nodeArgs?: readonly string[];
+  /** Run the server (all its threads) on this CPU only, where {@link pinning} is available. */
+  readonly cpu?: number;
+}
+
+const TASKSET = "/usr/bin/taskset";
+
+/**
+ * Whether servers and the load generator can be kept on CPUs of their own: Linux's `taskset`, at
+ * least two CPUs, and not turned off with BENCH_PIN=0. Left to the scheduler, the app, its GC
+ * threads and autocannon moved between this machine's two cores at will: two identical
+ * express-session servers measured side by side then differed by up to 30 % in a round (A/A,
+ * standard deviation of the log ratio 0.10 over 8 rounds); with the app on one core and
+ * autocannon on the other, by at most 8 % (0.03).
+ */
+export const pinning: boolean = process.env.BENCH_PIN !== "0" && process.platform === "linux" && availableParallelism() >= 2 && existsSync(TASKSET);
+
+/** Keeps this process (every thread: autocannon runs here) on `cpu`, when {@link pinning}. */
+export function pinSelf(cpu: number): void {
+  if (pinning) execFileSync(TASKSET, ["-a", "-p", "-c", String(cpu), String(process.pid)], { stdio: "ignore" });
 }
 
 const json = async <T>(url: string): Promise<T> => {
@@ -98,8 +120,11 @@ const json = async <T>(url: string): Promise<T> => {
 
 /** Starts bench/server.ts as a child process and waits until it listens. */
 export async function startServer(kind: ServerKind, providerUrl: string, options: ServerOptions = {}): Promise<RunningServer> {
+  const nodeArgs = [...(options.exposeGc ? ["--expose-gc"] : []), ...(options.nodeArgs ?? []), "--import", "tsx"];
+  const pin = options.cpu !== undefined && pinning;
   const child: ChildProcess = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [kind], {
-    execArgv: [...(options.exposeGc ? ["--expose-gc"] : []), "--import", "tsx"],
+    // Pinned: node started through taskset, so every thread it makes stays on that CPU.
+    ...(pin ? { execPath: TASKSET, execArgv: ["-c", String(options.cpu), process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
     env: { ...process.env, ...options.env, PROVIDER_URL: providerUrl, NODE_ENV: "development" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -180,8 +205,14 @@ export async function startProvider(): Promise<RunningProvider> {
   };
 }
 
-/** Seconds of warm-up per scenario before the measured rounds (env BENCH_WARMUP). */
-export const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
+/**
+ * Seconds of load right before every measured run (env BENCH_WARMUP). A freshly started server
+ * reached its steady speed here only after about 3 s of load (flet-auth, with more code for V8
+ * to optimise, ran its first 2 s at 0.8× of its later speed; express-session alone at 0.9×), and
+ * a server left idle for a while is slower again for its first seconds: so the warm-up comes
+ * right before each run, not once for all scenarios at the start.
+ */
+export const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 
 /** Rounds per scenario (env BENCH_ROUNDS); scenarios are interleaved round by round and the median kept. */
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -273,7 +304,10 @@ async function cannon(scenario: Scenario, duration: number): Promise<Omit<Round,
   };
 }
 
+/** One measured run of `scenario`, right after {@link WARMUP} seconds of the same load. */
 async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
+  await scenario.prepare?.();
+  await cannon(scenario, WARMUP);
   await scenario.prepare?.();
   const cpuBefore = await scenario.server.cpu();
   scenario.onStart?.();
@@ -284,8 +318,8 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
 }
 
 /**
- * Warms every scenario up ({@link WARMUP} s), then measures them interleaved for {@link ROUNDS}
- * rounds of {@link DURATION} seconds, so that load from elsewhere on a shared machine hits every
+ * Measures the scenarios interleaved for {@link ROUNDS} rounds of {@link DURATION} seconds, each
+ * run right after its own warm-up ({@link WARMUP} s), so that load from elsewhere on a shared machine hits every
  * scenario alike; reports medians. The order reverses every other round — a, b, c, c, b, a, a, b,
  * c, … — so that a machine growing faster or slower during a round does not favour the scenarios
  * that come early in it (the floor is first in its list).
@@ -304,10 +338,6 @@ export async function measureAll(
   window: { readonly rounds?: number; readonly firstRound?: number } = {},
 ): Promise<Measured[]> {
   const { rounds: count = ROUNDS, firstRound = 0 } = window;
-  for (const s of scenarios) {
-    await s.prepare?.();
-    await cannon(s, WARMUP);
-  }
   const floors = floorOf === undefined ? [] : [...scenarios.keys()].flatMap((i) => floorOf(i) ?? []);
   if (new Set(floors).size !== floors.length) throw new Error("measureAll: every variant needs a floor of its own (a twin)");
   const rounds: Round[][] = scenarios.map(() => []);
@@ -399,7 +429,7 @@ export function printTable(rows: readonly Measured[], base: Measured): void {
 
 export function machineNotes(): string {
   const model = cpus()[0]?.model ?? "unknown CPU";
-  return `Node ${process.version}, ${availableParallelism()} CPUs (${model}), ${ROUNDS} interleaved rounds of ${DURATION} s per scenario (median; ratios: median of the per-round ratios), ${CONNECTIONS} connections; server and provider in child processes, autocannon in the parent`;
+  return `Node ${process.version}, ${cpus().length} CPUs (${model}), ${ROUNDS} interleaved rounds of ${DURATION} s per scenario (median; ratios: median of the per-round ratios), ${CONNECTIONS} connections; server and provider in child processes, autocannon in the parent`;
 }
 
 /** What {@link withRatios} needs of a variant. */

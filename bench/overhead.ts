@@ -10,6 +10,7 @@
  *
  * Signed in — floor: express-session alone with a loaded session (the bench profile, a few
  * hundred bytes, stored by `GET /signin-session`):
+ *   express-session alone again, a second server measured like a variant (the bench's own spread);
  *   passport 0.7 + passport-local + express-session, the handler reading `req.user`;
  *   express-openid-connect (its default encrypted cookie session), signed in at the provider
  *   (oauth2-mock-server), the handler reading `req.oidc.user`;
@@ -19,9 +20,17 @@
  *   bare Express (no middleware at all), passport, express-openid-connect, flet-auth.
  */
 import { Jar, signIn } from "./browser.js";
-import { ROUNDS, machineNotes, me, measureAll, mergeMeasured, printTable, startProvider, startServer, withRatios, type Measured, type RunningServer, type Scenario } from "./common.js";
+import { ROUNDS, machineNotes, me, measureAll, mergeMeasured, pinSelf, pinning, printTable, startProvider, startServer, withRatios, type Measured, type RunningServer, type Scenario } from "./common.js";
 import { BENCH_PROFILE, BENCH_PROFILE_BYTES } from "./profile.js";
 import { writePart, type Floor } from "./results.js";
+
+/**
+ * Where the apps run, with {@link pinning}: every server on CPU 1, autocannon (this process) and
+ * the provider on CPU 0, so that the app measured has a core to itself and the load generator
+ * never takes it. Only one server takes load at a time; the others idle.
+ */
+const SERVER_CPU = 1;
+const LOAD_CPU = 0;
 
 interface Variant {
   readonly id: string;
@@ -64,14 +73,15 @@ interface RoundServers {
 }
 
 async function startRound(providerUrl: string): Promise<RoundServers> {
-  const kinds = ["bare", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
+  const kinds = ["bare", "session", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
   // flet-auth as an app runs it without a `store` option: its default in-memory store.
-  const servers = await Promise.all(kinds.map((k) => startServer(k, providerUrl, k === "fletauth" ? { env: { BENCH_COUNTED_STORE: "0" } } : {})));
-  const [bare, sessionNone, sessionLoaded, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut] = servers as [
-    RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,
+  const servers = await Promise.all(kinds.map((k) => startServer(k, providerUrl, k === "fletauth" ? { cpu: SERVER_CPU, env: { BENCH_COUNTED_STORE: "0" } } : { cpu: SERVER_CPU })));
+  const [bare, sessionNone, sessionLoaded, sessionAgain, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut] = servers as [
+    RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,
   ];
   try {
     const floorCookie = await signedInCookie(sessionLoaded, () => sessionSignIn(sessionLoaded));
+    const againCookie = await signedInCookie(sessionAgain, () => sessionSignIn(sessionAgain));
     const passportCookie = await signedInCookie(passportIn, async () => {
       const jar = new Jar();
       const answer = await jar.postForm(`${passportIn.url}/signin-passport`, { username: BENCH_PROFILE.email, password: "bench-password" });
@@ -84,6 +94,9 @@ async function startRound(providerUrl: string): Promise<RoundServers> {
 
     const variants: Variant[] = [
       { id: "session-loaded", label: `express-session alone, loaded session (${BENCH_PROFILE_BYTES}-byte user)`, floor: "signed-in", isFloor: true, server: sessionLoaded, cookie: floorCookie, expect: "signedIn" },
+      // The floor measured against its twin like any variant: how far apart two identical servers
+      // come out in this run, i.e. how finely the other ratios can be read.
+      { id: "session-again", label: "express-session alone again, a second server (the bench's own spread)", floor: "signed-in", server: sessionAgain, cookie: againCookie, expect: "signedIn" },
       { id: "passport-in", label: "passport 0.7 + express-session, signed in, reading req.user", floor: "signed-in", server: passportIn, cookie: passportCookie, expect: "signedIn" },
       { id: "eoc-in", label: "express-openid-connect, signed in, reading req.oidc.user", floor: "signed-in", server: eocIn, cookie: eocCookie, expect: "signedIn" },
       { id: "fletauth-in", label: "flet-auth, signed in, reading req.auth", floor: "signed-in", server: fletIn, cookie: fletCookie, expect: "signedIn" },
@@ -101,7 +114,7 @@ async function startRound(providerUrl: string): Promise<RoundServers> {
     const twinOf = new Map<number, number>();
     const twins: Variant[] = [];
     const floors = variants.map((v) => (v.isFloor === true ? undefined : (variants.find((f) => f.isFloor === true && f.floor === v.floor) as Variant)));
-    const twinServers = await Promise.all(floors.map((f) => (f === undefined ? undefined : startServer("session", providerUrl))));
+    const twinServers = await Promise.all(floors.map((f) => (f === undefined ? undefined : startServer("session", providerUrl, { cpu: SERVER_CPU }))));
     for (const [i, floor] of floors.entries()) {
       const server = twinServers[i];
       if (floor === undefined || server === undefined) continue;
@@ -131,6 +144,8 @@ function scenarioOf(v: Variant): Scenario {
 }
 
 async function main(): Promise<void> {
+  // Before the provider starts, which then inherits CPU 0 (signed-in requests never reach it).
+  pinSelf(LOAD_CPU);
   const provider = await startProvider();
   try {
     // Every round on freshly started servers: a Node process has a speed of its own (JIT
@@ -155,9 +170,9 @@ async function main(): Promise<void> {
     }
     const rows = mergeMeasured(parts);
     const results = withRatios(variants, rows);
-    writePart("requests", { variants: results, providerCalls });
+    writePart("requests", { variants: results, providerCalls, ...(pinning ? { pinned: { serverCpu: SERVER_CPU, loadCpu: LOAD_CPU } } : {}) });
 
-    console.log(`## Per-request cost against express-session alone\n\n${machineNotes()}; every round on freshly started servers\n`);
+    console.log(`## Per-request cost against express-session alone\n\n${machineNotes()}; every round on freshly started servers${pinning ? `; servers on CPU ${SERVER_CPU}, autocannon on CPU ${LOAD_CPU}` : ""}\n`);
     for (const floor of ["signed-in", "signed-out"] as const) {
       const idx = variants.flatMap((v, i) => (v.floor === floor ? [i] : []));
       console.log(`\n### ${floor} (ratio to ${variants[idx[0] as number]?.label})\n`);

@@ -84,7 +84,7 @@ function chart(r: BenchRun): string {
     parts.push(`<text x="16" y="${y + 17}" font-weight="600" fill="#222">${escapeXml(g.title)}</text>`);
     y += rowH;
     for (const v of g.rows) {
-      const fill = v.isFloor ? "#9e9e9e" : v.id.startsWith("fletauth") ? "#1f6feb" : v.id === "bare" ? "#bdbdbd" : "#e8912d";
+      const fill = v.isFloor || v.id === "session-again" ? "#9e9e9e" : v.id.startsWith("fletauth") ? "#1f6feb" : v.id === "bare" ? "#bdbdbd" : "#e8912d";
       const w = Math.max(1, x(v.ratio) - barX);
       parts.push(`<text x="${labelW}" y="${y + 17}" text-anchor="end" fill="#222">${escapeXml(v.label)}</text>`);
       parts.push(`<rect x="${barX}" y="${y + 5}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${fill}" rx="2"/>`);
@@ -150,11 +150,19 @@ function page(r: BenchRun, svgName: string): string {
   md.push(
     "Every figure on this page comes from **one run** of `npm run bench` (`bench/`), written to `bench/results/latest.json` and turned into this page and the chart by `bench/report.ts`. Compare rows within a table: each ratio is against a floor measured in the same run, with all variants interleaved round by round, the order reversed every other round (a, b, c, … c, b, a, …), so that load from elsewhere hits them alike. **vs floor** is the median over the rounds of each round's ratio (the variant's req/s ÷ the floor's req/s in the same round; in the per-request tables, the run of a twin of the floor, a server of its own, right before or after the variant's, as the machine's speed moves within seconds, with every server started anew for each round, as a Node process has a speed of its own); \"CPU vs floor\" likewise for server CPU per request. Method and files: `bench/README.md` in the repository.",
     "",
-    `- **Run:** ${r.startedAt.replace("T", " ").slice(0, 16)} UTC, ${int(r.seconds / 60)} min; \`${r.command}\` (${s["rounds"]} rounds × ${s["durationS"]} s per variant after ${s["warmupS"]} s of warm-up, ${s["connections"]} connections).`,
+    `- **Run:** ${r.startedAt.replace("T", " ").slice(0, 16)} UTC, ${int(r.seconds / 60)} min; \`${r.command}\` (${s["rounds"]} rounds × ${s["durationS"]} s per variant, each run right after ${s["warmupS"]} s of the same load as warm-up, ${s["connections"]} connections).`,
     `- **Machine:** ${machineLine(r)}.`,
     `- **Packages:** ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
     `- **Code:** commit \`${r.git.commit}\`${r.git.libChanged ? " with uncommitted changes under lib/" : ""}.`,
     "- **Setup:** each app in its own Node process, the OpenID provider ([oauth2-mock-server](https://www.npmjs.com/package/oauth2-mock-server), RS256) in another, autocannon / the sign-in clients in the parent; everything on 127.0.0.1. All libraries sign in the same user (OpenID Connect standard claims, a few hundred bytes).",
+  );
+  const pinned = r.requests?.pinned;
+  if (pinned !== undefined) {
+    md.push(
+      `- **Per request:** every app on CPU ${pinned.serverCpu}, autocannon and the provider on CPU ${pinned.loadCpu} (\`taskset\`), so the app measured has a core of its own; the row "express-session alone again" is a second floor server measured like a variant, and shows how far apart two identical servers come out in this run.`,
+    );
+  }
+  md.push(
     "",
   );
 

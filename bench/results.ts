@@ -48,6 +48,8 @@ export interface RequestsPart {
   readonly variants: readonly VariantResult[];
   /** Token and userinfo requests the provider received while the variants ran (must be 0). */
   readonly providerCalls: number;
+  /** The CPUs the apps and autocannon were kept on (bench/common.ts pinning); absent: left to the scheduler. */
+  readonly pinned?: { readonly serverCpu: number; readonly loadCpu: number };
 }
 
 export interface SignInVariant {
