@@ -8,7 +8,7 @@
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createRequire } from "node:module";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { ProviderCommand, ProviderStats } from "./provider.js";
@@ -91,25 +91,45 @@ export interface ServerOptions {
   readonly exposeGc?: boolean;
   /** More options for node, e.g. `--cpu-prof` to profile a bench server by hand. */
   readonly nodeArgs?: readonly string[];
-  /** Run the server (all its threads) on this CPU only, where {@link pinning} is available. */
-  readonly cpu?: number;
+  /** Run the server (all its threads) on the server CPU of {@link pinning}, when there is one. */
+  readonly pinned?: boolean;
 }
 
 const TASKSET = "/usr/bin/taskset";
 
-/**
- * Whether servers and the load generator can be kept on CPUs of their own: Linux's `taskset`, at
- * least two CPUs, and not turned off with BENCH_PIN=0. Left to the scheduler, the app, its GC
- * threads and autocannon moved between this machine's two cores at will: two identical
- * express-session servers measured side by side then differed by up to 30 % in a round (A/A,
- * standard deviation of the log ratio 0.10 over 8 rounds); with the app on one core and
- * autocannon on the other, by at most 8 % (0.03).
- */
-export const pinning: boolean = process.env.BENCH_PIN !== "0" && process.platform === "linux" && availableParallelism() >= 2 && existsSync(TASKSET);
+/** The CPUs this process may run on (Linux: /proc/self/status, e.g. "0-1" or "2,4-5"); empty elsewhere. */
+function allowedCpus(): number[] {
+  if (process.platform !== "linux" || !existsSync("/proc/self/status")) return [];
+  const line = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "";
+  return line.split(",").flatMap((range) => {
+    const [from, to = from] = range.split("-").map(Number);
+    if (from === undefined || to === undefined || !Number.isInteger(from) || !Number.isInteger(to)) return [];
+    return Array.from({ length: to - from + 1 }, (_, k) => from + k);
+  });
+}
 
-/** Keeps this process (every thread: autocannon runs here) on `cpu`, when {@link pinning}. */
-export function pinSelf(cpu: number): void {
-  if (pinning) execFileSync(TASKSET, ["-a", "-p", "-c", String(cpu), String(process.pid)], { stdio: "ignore" });
+/** CPUs this process may use, counted before {@link pinSelf} narrows it (for the printed notes). */
+const CPU_COUNT = availableParallelism();
+
+/**
+ * Where the per-request bench keeps its processes, or undefined when it cannot (not Linux, no
+ * `taskset`, fewer than two CPUs allowed) or must not (BENCH_PIN=0): the app measured on one
+ * allowed CPU, autocannon on another. Left to the scheduler, the app, its GC threads and
+ * autocannon moved between this machine's two cores at will: two identical express-session
+ * servers measured side by side then differed by up to 30 % in a round (A/A, standard deviation
+ * of the log ratio 0.10 over 8 rounds); with the app on one core and autocannon on the other, by
+ * at most 8 % (0.03). (With hyperthreading, two CPUs may be one core's two threads; here they
+ * are two cores.)
+ */
+export const pinning: { readonly serverCpu: number; readonly loadCpu: number } | undefined = (() => {
+  if (process.env.BENCH_PIN === "0" || !existsSync(TASKSET)) return undefined;
+  const [loadCpu, serverCpu] = allowedCpus();
+  return loadCpu === undefined || serverCpu === undefined ? undefined : { serverCpu, loadCpu };
+})();
+
+/** Keeps this process (every thread: autocannon runs here) on the load generator's CPU, when {@link pinning}. */
+export function pinSelf(): void {
+  if (pinning !== undefined) execFileSync(TASKSET, ["-a", "-p", "-c", String(pinning.loadCpu), String(process.pid)], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 const json = async <T>(url: string): Promise<T> => {
@@ -121,10 +141,10 @@ const json = async <T>(url: string): Promise<T> => {
 /** Starts bench/server.ts as a child process and waits until it listens. */
 export async function startServer(kind: ServerKind, providerUrl: string, options: ServerOptions = {}): Promise<RunningServer> {
   const nodeArgs = [...(options.exposeGc ? ["--expose-gc"] : []), ...(options.nodeArgs ?? []), "--import", "tsx"];
-  const pin = options.cpu !== undefined && pinning;
+  const cpu = options.pinned === true ? pinning?.serverCpu : undefined;
   const child: ChildProcess = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [kind], {
     // Pinned: node started through taskset, so every thread it makes stays on that CPU.
-    ...(pin ? { execPath: TASKSET, execArgv: ["-c", String(options.cpu), process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
+    ...(cpu !== undefined ? { execPath: TASKSET, execArgv: ["-c", String(cpu), process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
     env: { ...process.env, ...options.env, PROVIDER_URL: providerUrl, NODE_ENV: "development" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -206,11 +226,12 @@ export async function startProvider(): Promise<RunningProvider> {
 }
 
 /**
- * Seconds of load right before every measured run (env BENCH_WARMUP). A freshly started server
+ * Seconds of load before every measured run of {@link measureAll} (env BENCH_WARMUP; bench/signin.ts
+ * warms up on its own). A freshly started server
  * reached its steady speed here only after about 3 s of load (flet-auth, with more code for V8
  * to optimise, ran its first 2 s at 0.8× of its later speed; express-session alone at 0.9×), and
- * a server left idle for a while is slower again for its first seconds: so the warm-up comes
- * right before each run, not once for all scenarios at the start.
+ * a server left idle for a while is slower again for its first seconds: so every run gets a
+ * warm-up of its own, seconds before it, not one for all scenarios at the start.
  */
 export const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 
@@ -304,10 +325,14 @@ async function cannon(scenario: Scenario, duration: number): Promise<Omit<Round,
   };
 }
 
-/** One measured run of `scenario`, right after {@link WARMUP} seconds of the same load. */
-async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
+/** {@link WARMUP} seconds of the scenario's load, not measured. */
+async function warmUp(scenario: Scenario): Promise<void> {
   await scenario.prepare?.();
   await cannon(scenario, WARMUP);
+}
+
+/** One measured run of `scenario` (warm it up first: {@link warmUp}). */
+async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
   await scenario.prepare?.();
   const cpuBefore = await scenario.server.cpu();
   scenario.onStart?.();
@@ -319,14 +344,14 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
 
 /**
  * Measures the scenarios interleaved for {@link ROUNDS} rounds of {@link DURATION} seconds, each
- * run right after its own warm-up ({@link WARMUP} s), so that load from elsewhere on a shared machine hits every
+ * run preceded by a warm-up of its own ({@link WARMUP} s), so that load from elsewhere on a shared machine hits every
  * scenario alike; reports medians. The order reverses every other round — a, b, c, c, b, a, a, b,
  * c, … — so that a machine growing faster or slower during a round does not favour the scenarios
  * that come early in it (the floor is first in its list).
  *
  * With `floorOf` (scenario index → the index of its floor, or undefined for a floor), every
  * variant's run is paired with a run of its floor right before or after it (floor first in even
- * rounds, last in odd ones): on this VM the machine's speed moves within seconds, so a floor
+ * rounds, last in odd ones; the two warm-ups come first, in the same order): on this VM the machine's speed moves within seconds, so a floor
  * measured ten runs away shares little of a variant's round. The pair's floor figures are kept
  * with the variant ({@link Measured.pairedFloorRps}). A scenario that is some variant's floor runs
  * only in those pairs, so give every variant a floor of its own (a twin: bench/overhead.ts), or
@@ -349,13 +374,19 @@ export async function measureAll(
     for (const i of r % 2 === 0 ? forward : backward) {
       const f = floorOf?.(i);
       if (f === undefined) {
+        await warmUp(scenarios[i]!);
         rounds[i]!.push(await runOnce(scenarios[i]!, DURATION));
         continue;
       }
-      const floorFirst = r % 2 === 0;
-      if (floorFirst) paired[i]!.push(await runOnce(scenarios[f]!, DURATION));
-      rounds[i]!.push(await runOnce(scenarios[i]!, DURATION));
-      if (!floorFirst) paired[i]!.push(await runOnce(scenarios[f]!, DURATION));
+      // Both warmed up, then both measured back to back: each idles the same few seconds (the
+      // other's warm-up or run) between its warm-up and its run.
+      const [first, second] = r % 2 === 0 ? [f, i] : [i, f];
+      await warmUp(scenarios[first]!);
+      await warmUp(scenarios[second]!);
+      const a = await runOnce(scenarios[first]!, DURATION);
+      const b = await runOnce(scenarios[second]!, DURATION);
+      rounds[i]!.push(first === i ? a : b);
+      paired[i]!.push(first === i ? b : a);
     }
   }
   return scenarios.map((s, i) => summarise(s.name, rounds[i]!, paired[i]!));
@@ -429,7 +460,7 @@ export function printTable(rows: readonly Measured[], base: Measured): void {
 
 export function machineNotes(): string {
   const model = cpus()[0]?.model ?? "unknown CPU";
-  return `Node ${process.version}, ${cpus().length} CPUs (${model}), ${ROUNDS} interleaved rounds of ${DURATION} s per scenario (median; ratios: median of the per-round ratios), ${CONNECTIONS} connections; server and provider in child processes, autocannon in the parent`;
+  return `Node ${process.version}, ${CPU_COUNT} CPUs (${model}), ${ROUNDS} interleaved rounds of ${DURATION} s per scenario (median; ratios: median of the per-round ratios), ${CONNECTIONS} connections; server and provider in child processes, autocannon in the parent`;
 }
 
 /** What {@link withRatios} needs of a variant. */

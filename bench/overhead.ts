@@ -24,14 +24,6 @@ import { ROUNDS, machineNotes, me, measureAll, mergeMeasured, pinSelf, pinning, 
 import { BENCH_PROFILE, BENCH_PROFILE_BYTES } from "./profile.js";
 import { writePart, type Floor } from "./results.js";
 
-/**
- * Where the apps run, with {@link pinning}: every server on CPU 1, autocannon (this process) and
- * the provider on CPU 0, so that the app measured has a core to itself and the load generator
- * never takes it. Only one server takes load at a time; the others idle.
- */
-const SERVER_CPU = 1;
-const LOAD_CPU = 0;
-
 interface Variant {
   readonly id: string;
   readonly label: string;
@@ -75,7 +67,7 @@ interface RoundServers {
 async function startRound(providerUrl: string): Promise<RoundServers> {
   const kinds = ["bare", "session", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
   // flet-auth as an app runs it without a `store` option: its default in-memory store.
-  const servers = await Promise.all(kinds.map((k) => startServer(k, providerUrl, k === "fletauth" ? { cpu: SERVER_CPU, env: { BENCH_COUNTED_STORE: "0" } } : { cpu: SERVER_CPU })));
+  const servers = await Promise.all(kinds.map((k) => startServer(k, providerUrl, k === "fletauth" ? { pinned: true, env: { BENCH_COUNTED_STORE: "0" } } : { pinned: true })));
   const [bare, sessionNone, sessionLoaded, sessionAgain, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut] = servers as [
     RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,
   ];
@@ -96,7 +88,7 @@ async function startRound(providerUrl: string): Promise<RoundServers> {
       { id: "session-loaded", label: `express-session alone, loaded session (${BENCH_PROFILE_BYTES}-byte user)`, floor: "signed-in", isFloor: true, server: sessionLoaded, cookie: floorCookie, expect: "signedIn" },
       // The floor measured against its twin like any variant: how far apart two identical servers
       // come out in this run, i.e. how finely the other ratios can be read.
-      { id: "session-again", label: "express-session alone again, a second server (the bench's own spread)", floor: "signed-in", server: sessionAgain, cookie: againCookie, expect: "signedIn" },
+      { id: "session-again", label: "express-session alone again (A/A check)", floor: "signed-in", server: sessionAgain, cookie: againCookie, expect: "signedIn" },
       { id: "passport-in", label: "passport 0.7 + express-session, signed in, reading req.user", floor: "signed-in", server: passportIn, cookie: passportCookie, expect: "signedIn" },
       { id: "eoc-in", label: "express-openid-connect, signed in, reading req.oidc.user", floor: "signed-in", server: eocIn, cookie: eocCookie, expect: "signedIn" },
       { id: "fletauth-in", label: "flet-auth, signed in, reading req.auth", floor: "signed-in", server: fletIn, cookie: fletCookie, expect: "signedIn" },
@@ -114,7 +106,7 @@ async function startRound(providerUrl: string): Promise<RoundServers> {
     const twinOf = new Map<number, number>();
     const twins: Variant[] = [];
     const floors = variants.map((v) => (v.isFloor === true ? undefined : (variants.find((f) => f.isFloor === true && f.floor === v.floor) as Variant)));
-    const twinServers = await Promise.all(floors.map((f) => (f === undefined ? undefined : startServer("session", providerUrl, { cpu: SERVER_CPU }))));
+    const twinServers = await Promise.all(floors.map((f) => (f === undefined ? undefined : startServer("session", providerUrl, { pinned: true }))));
     for (const [i, floor] of floors.entries()) {
       const server = twinServers[i];
       if (floor === undefined || server === undefined) continue;
@@ -144,8 +136,11 @@ function scenarioOf(v: Variant): Scenario {
 }
 
 async function main(): Promise<void> {
-  // Before the provider starts, which then inherits CPU 0 (signed-in requests never reach it).
-  pinSelf(LOAD_CPU);
+  // With pinning (common.ts): every app on one CPU, autocannon (this process) on another, so the
+  // app measured has a core to itself and the load generator never takes it; only one app takes
+  // load at a time, the others idle. Before the provider starts, which then shares autocannon's
+  // CPU (signed-in requests never reach it).
+  pinSelf();
   const provider = await startProvider();
   try {
     // Every round on freshly started servers: a Node process has a speed of its own (JIT
@@ -170,9 +165,9 @@ async function main(): Promise<void> {
     }
     const rows = mergeMeasured(parts);
     const results = withRatios(variants, rows);
-    writePart("requests", { variants: results, providerCalls, ...(pinning ? { pinned: { serverCpu: SERVER_CPU, loadCpu: LOAD_CPU } } : {}) });
+    writePart("requests", { variants: results, providerCalls, ...(pinning !== undefined ? { pinned: pinning } : {}) });
 
-    console.log(`## Per-request cost against express-session alone\n\n${machineNotes()}; every round on freshly started servers${pinning ? `; servers on CPU ${SERVER_CPU}, autocannon on CPU ${LOAD_CPU}` : ""}\n`);
+    console.log(`## Per-request cost against express-session alone\n\n${machineNotes()}; every round on freshly started servers${pinning !== undefined ? `; servers on CPU ${pinning.serverCpu}, autocannon on CPU ${pinning.loadCpu}` : ""}\n`);
     for (const floor of ["signed-in", "signed-out"] as const) {
       const idx = variants.flatMap((v, i) => (v.floor === floor ? [i] : []));
       console.log(`\n### ${floor} (ratio to ${variants[idx[0] as number]?.label})\n`);

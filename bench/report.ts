@@ -32,6 +32,7 @@ function smokeReasons(r: BenchRun): string[] {
   const reasons: string[] = [];
   if ((s["durationS"] ?? 0) < 3) reasons.push(`${s["durationS"]} s rounds`);
   if ((s["rounds"] ?? 0) < 3) reasons.push(`${s["rounds"]} round(s)`);
+  if (s["warmupPerRun"] === 1 && (s["warmupS"] ?? 0) < 3) reasons.push(`${s["warmupS"]} s warm-ups`);
   if ((s["sessions"] ?? 0) < 10_000) reasons.push(`${int(s["sessions"] ?? 0)} sessions`);
   if ((s["anonLogins"] ?? 0) < 100_000) reasons.push(`${int(s["anonLogins"] ?? 0)} anonymous logins`);
   return reasons;
@@ -103,7 +104,7 @@ function chart(r: BenchRun): string {
   parts.push(`<line x1="${fx}" y1="${top - 6}" x2="${fx}" y2="${top + rows * rowH}" stroke="#333" stroke-dasharray="4 3"/>`);
   const legendY = top + rows * rowH + 40;
   const legend: [string, string][] = [
-    ["#9e9e9e", "floor (express-session alone)"],
+    ["#9e9e9e", "express-session alone (floor, A/A check)"],
     ["#1f6feb", "flet-auth"],
     ["#e8912d", "passport / express-openid-connect"],
     ["#bdbdbd", "bare Express"],
@@ -150,21 +151,20 @@ function page(r: BenchRun, svgName: string): string {
   md.push(
     "Every figure on this page comes from **one run** of `npm run bench` (`bench/`), written to `bench/results/latest.json` and turned into this page and the chart by `bench/report.ts`. Compare rows within a table: each ratio is against a floor measured in the same run, with all variants interleaved round by round, the order reversed every other round (a, b, c, … c, b, a, …), so that load from elsewhere hits them alike. **vs floor** is the median over the rounds of each round's ratio (the variant's req/s ÷ the floor's req/s in the same round; in the per-request tables, the run of a twin of the floor, a server of its own, right before or after the variant's, as the machine's speed moves within seconds, with every server started anew for each round, as a Node process has a speed of its own); \"CPU vs floor\" likewise for server CPU per request. Method and files: `bench/README.md` in the repository.",
     "",
-    `- **Run:** ${r.startedAt.replace("T", " ").slice(0, 16)} UTC, ${int(r.seconds / 60)} min; \`${r.command}\` (${s["rounds"]} rounds × ${s["durationS"]} s per variant, each run right after ${s["warmupS"]} s of the same load as warm-up, ${s["connections"]} connections).`,
+    `- **Run:** ${r.startedAt.replace("T", " ").slice(0, 16)} UTC, ${int(r.seconds / 60)} min; \`${r.command}\` (${s["rounds"]} rounds × ${s["durationS"]} s per variant, ${s["warmupPerRun"] === 1 ? `in the per-request and remember-me tables each run after a warm-up of its own (${s["warmupS"]} s of the same load)` : `after ${s["warmupS"]} s of warm-up`}, ${s["connections"]} connections).`,
     `- **Machine:** ${machineLine(r)}.`,
     `- **Packages:** ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
     `- **Code:** commit \`${r.git.commit}\`${r.git.libChanged ? " with uncommitted changes under lib/" : ""}.`,
     "- **Setup:** each app in its own Node process, the OpenID provider ([oauth2-mock-server](https://www.npmjs.com/package/oauth2-mock-server), RS256) in another, autocannon / the sign-in clients in the parent; everything on 127.0.0.1. All libraries sign in the same user (OpenID Connect standard claims, a few hundred bytes).",
   );
   const pinned = r.requests?.pinned;
-  if (pinned !== undefined) {
+  const again = r.requests?.variants.find((v) => v.id === "session-again");
+  if (pinned !== undefined || again !== undefined) {
     md.push(
-      `- **Per request:** every app on CPU ${pinned.serverCpu}, autocannon and the provider on CPU ${pinned.loadCpu} (\`taskset\`), so the app measured has a core of its own; the row "express-session alone again" is a second floor server measured like a variant, and shows how far apart two identical servers come out in this run.`,
+      `- **Per request:** ${pinned !== undefined ? `every app on CPU ${pinned.serverCpu}, autocannon and the provider on CPU ${pinned.loadCpu} (\`taskset\`), so the app measured has a core of its own` : "processes left to the scheduler (not pinned to CPUs)"}${again !== undefined ? `; the row "${again.label}" is a second floor server measured like a variant: how far apart two identical servers came out in this run (${ratio(again.ratio)}), i.e. how finely the other ratios can be read` : ""}.`,
     );
   }
-  md.push(
-    "",
-  );
+  md.push("");
 
   const req = r.requests;
   if (req !== undefined) {

@@ -6,7 +6,8 @@
  *   node --import tsx bench/run-all.ts
  *
  * Environment: BENCH_DURATION (s per round, default 3), BENCH_ROUNDS (default 3), BENCH_WARMUP
- * (s, default 1), BENCH_SESSIONS (memory bench, default 10000), BENCH_ANON_LOGINS (issue-9 bench,
+ * (s of load before every measured run of the per-request and remember-me benches, default 3),
+ * BENCH_PIN=0 (the per-request bench's processes left to the scheduler, not pinned to CPUs), BENCH_SESSIONS (memory bench, default 10000), BENCH_ANON_LOGINS (issue-9 bench,
  * default 100000), BENCH_STORM / BENCH_STORMS (refresh storm, default 100 / 5), BENCH_ONLY (a
  * comma-separated subset, e.g. "overhead,signin"), BENCH_OUT (results file), BENCH_NO_REPORT=1
  * (leave docs/ alone).
@@ -64,13 +65,16 @@ const settings: Record<string, number> = {
   durationS: DURATION,
   rounds: ROUNDS,
   warmupS: WARMUP,
+  // The warm-up precedes every measured run (bench/common.ts measureAll); older results warmed
+  // every variant once at the start, and their page says so.
+  warmupPerRun: 1,
   connections: CONNECTIONS,
   sessions: Number(process.env.BENCH_SESSIONS ?? 10_000),
   anonLogins: Number(process.env.BENCH_ANON_LOGINS ?? 100_000),
   storm: Number(process.env.BENCH_STORM ?? 100),
   storms: Number(process.env.BENCH_STORMS ?? 5),
 };
-const envPart = ["BENCH_DURATION", "BENCH_ROUNDS", "BENCH_WARMUP", "BENCH_SESSIONS", "BENCH_ANON_LOGINS", "BENCH_STORM", "BENCH_STORMS", "BENCH_ONLY"]
+const envPart = ["BENCH_DURATION", "BENCH_ROUNDS", "BENCH_WARMUP", "BENCH_PIN", "BENCH_SESSIONS", "BENCH_ANON_LOGINS", "BENCH_STORM", "BENCH_STORMS", "BENCH_ONLY"]
   .filter((name) => process.env[name] !== undefined && process.env[name] !== "")
   .map((name) => `${name}=${process.env[name] ?? ""}`);
 const finishedAt = new Date();
