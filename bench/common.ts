@@ -117,8 +117,9 @@ const CPU_COUNT = availableParallelism();
  * allowed CPU, autocannon on another. Left to the scheduler, the app, its GC threads and
  * autocannon moved between this machine's two cores at will: two identical express-session
  * servers measured side by side then differed by up to 30 % in a round (A/A, standard deviation
- * of the log ratio 0.10 over 8 rounds); with the app on one core and autocannon on the other, by
- * at most 8 % (0.03). (With hyperthreading, two CPUs may be one core's two threads; here they
+ * of the log ratio 0.10 over 8 rounds); with the app on one core and autocannon on the other, in
+ * trials on a quiet machine, by at most 8 % (0.014 and 0.03), though not when the host itself
+ * was busy (bench/README.md). (With hyperthreading, two CPUs may be one core's two threads; here they
  * are two cores.)
  */
 export const pinning: { readonly serverCpu: number; readonly loadCpu: number } | undefined = (() => {
