@@ -119,8 +119,8 @@ const CPU_COUNT = availableParallelism();
  * servers measured side by side then differed by up to 30 % in a round (A/A, standard deviation
  * of the log ratio 0.10 over 8 rounds); with the app on one core and autocannon on the other, in
  * trials on a quiet machine, by at most 8 % (0.014 and 0.03), though not when the host itself
- * was busy (bench/README.md). (With hyperthreading, two CPUs may be one core's two threads; here they
- * are two cores.)
+ * was busy (bench/README.md). (With hyperthreading, two CPUs may be one core's two threads;
+ * here they are two cores.)
  */
 export const pinning: { readonly serverCpu: number; readonly loadCpu: number } | undefined = (() => {
   if (process.env.BENCH_PIN === "0" || !existsSync(TASKSET)) return undefined;
@@ -227,10 +227,9 @@ export async function startProvider(): Promise<RunningProvider> {
 }
 
 /**
- * Seconds of load before every measured run of {@link measureAll} (env BENCH_WARMUP; bench/signin.ts
- * warms up on its own). A freshly started server
- * reached its steady speed here only after about 3 s of load (flet-auth, with more code for V8
- * to optimise, ran its first 2 s at 0.8× of its later speed; express-session alone at 0.9×), and
+ * Seconds of load before every measured run of {@link measureAll} (env BENCH_WARMUP;
+ * bench/signin.ts warms up on its own). A freshly started server reached its steady speed here
+ * only after about 3 s of load (flet-auth, with more code for V8 to optimise, ran its first 2 s at 0.8× of its later speed; express-session alone at 0.9×), and
  * a server left idle for a while is slower again for its first seconds: so every run gets a
  * warm-up of its own, seconds before it, not one for all scenarios at the start.
  */
@@ -345,15 +344,15 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
 
 /**
  * Measures the scenarios interleaved for {@link ROUNDS} rounds of {@link DURATION} seconds, each
- * run preceded by a warm-up of its own ({@link WARMUP} s), so that load from elsewhere on a shared machine hits every
- * scenario alike; reports medians. The order reverses every other round — a, b, c, c, b, a, a, b,
+ * run preceded by a warm-up of its own ({@link WARMUP} s), so that load from elsewhere on a
+ * shared machine hits every scenario alike; reports medians. The order reverses every other round — a, b, c, c, b, a, a, b,
  * c, … — so that a machine growing faster or slower during a round does not favour the scenarios
  * that come early in it (the floor is first in its list).
  *
  * With `floorOf` (scenario index → the index of its floor, or undefined for a floor), every
  * variant's run is paired with a run of its floor right before or after it (floor first in even
- * rounds, last in odd ones; the two warm-ups come first, in the same order): on this VM the machine's speed moves within seconds, so a floor
- * measured ten runs away shares little of a variant's round. The pair's floor figures are kept
+ * rounds, last in odd ones; the two warm-ups come first, in the same order): on this VM the
+ * machine's speed moves within seconds, so a floor measured ten runs away shares little of a variant's round. The pair's floor figures are kept
  * with the variant ({@link Measured.pairedFloorRps}). A scenario that is some variant's floor runs
  * only in those pairs, so give every variant a floor of its own (a twin: bench/overhead.ts), or
  * that floor runs more often than the variants and idles less than they do.

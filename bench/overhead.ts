@@ -22,7 +22,7 @@
 import { Jar, signIn } from "./browser.js";
 import { ROUNDS, machineNotes, me, measureAll, mergeMeasured, pinSelf, pinning, printTable, startProvider, startServer, withRatios, type Measured, type RunningServer, type Scenario } from "./common.js";
 import { BENCH_PROFILE, BENCH_PROFILE_BYTES } from "./profile.js";
-import { writePart, type Floor } from "./results.js";
+import { AA_CHECK_ID, writePart, type Floor } from "./results.js";
 
 interface Variant {
   readonly id: string;
@@ -67,7 +67,7 @@ interface RoundServers {
 async function startRound(providerUrl: string): Promise<RoundServers> {
   const kinds = ["bare", "session", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
   // flet-auth as an app runs it without a `store` option: its default in-memory store.
-  const servers = await Promise.all(kinds.map((k) => startServer(k, providerUrl, k === "fletauth" ? { pinned: true, env: { BENCH_COUNTED_STORE: "0" } } : { pinned: true })));
+  const servers = await Promise.all(kinds.map((k) => startServer(k, providerUrl, { pinned: true, ...(k === "fletauth" ? { env: { BENCH_COUNTED_STORE: "0" } } : {}) })));
   const [bare, sessionNone, sessionLoaded, sessionAgain, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut] = servers as [
     RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,
   ];
@@ -88,7 +88,7 @@ async function startRound(providerUrl: string): Promise<RoundServers> {
       { id: "session-loaded", label: `express-session alone, loaded session (${BENCH_PROFILE_BYTES}-byte user)`, floor: "signed-in", isFloor: true, server: sessionLoaded, cookie: floorCookie, expect: "signedIn" },
       // The floor measured against its twin like any variant: how far apart two identical servers
       // come out in this run, i.e. how finely the other ratios can be read.
-      { id: "session-again", label: "express-session alone again (A/A check)", floor: "signed-in", server: sessionAgain, cookie: againCookie, expect: "signedIn" },
+      { id: AA_CHECK_ID, label: "express-session alone again (A/A check)", floor: "signed-in", server: sessionAgain, cookie: againCookie, expect: "signedIn" },
       { id: "passport-in", label: "passport 0.7 + express-session, signed in, reading req.user", floor: "signed-in", server: passportIn, cookie: passportCookie, expect: "signedIn" },
       { id: "eoc-in", label: "express-openid-connect, signed in, reading req.oidc.user", floor: "signed-in", server: eocIn, cookie: eocCookie, expect: "signedIn" },
       { id: "fletauth-in", label: "flet-auth, signed in, reading req.auth", floor: "signed-in", server: fletIn, cookie: fletCookie, expect: "signedIn" },

@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { DEFAULT_RESULTS, ROOT, type BenchRun, type VariantResult } from "./results.js";
+import { AA_CHECK_ID, DEFAULT_RESULTS, ROOT, type BenchRun, type VariantResult } from "./results.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -85,7 +85,7 @@ function chart(r: BenchRun): string {
     parts.push(`<text x="16" y="${y + 17}" font-weight="600" fill="#222">${escapeXml(g.title)}</text>`);
     y += rowH;
     for (const v of g.rows) {
-      const fill = v.isFloor || v.id === "session-again" ? "#9e9e9e" : v.id.startsWith("fletauth") ? "#1f6feb" : v.id === "bare" ? "#bdbdbd" : "#e8912d";
+      const fill = v.isFloor || v.id === AA_CHECK_ID ? "#9e9e9e" : v.id.startsWith("fletauth") ? "#1f6feb" : v.id === "bare" ? "#bdbdbd" : "#e8912d";
       const w = Math.max(1, x(v.ratio) - barX);
       parts.push(`<text x="${labelW}" y="${y + 17}" text-anchor="end" fill="#222">${escapeXml(v.label)}</text>`);
       parts.push(`<rect x="${barX}" y="${y + 5}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${fill}" rx="2"/>`);
@@ -158,7 +158,7 @@ function page(r: BenchRun, svgName: string): string {
     "- **Setup:** each app in its own Node process, the OpenID provider ([oauth2-mock-server](https://www.npmjs.com/package/oauth2-mock-server), RS256) in another, autocannon / the sign-in clients in the parent; everything on 127.0.0.1. All libraries sign in the same user (OpenID Connect standard claims, a few hundred bytes).",
   );
   const pinned = r.requests?.pinned;
-  const again = r.requests?.variants.find((v) => v.id === "session-again");
+  const again = r.requests?.variants.find((v) => v.id === AA_CHECK_ID);
   if (pinned !== undefined || again !== undefined) {
     md.push(
       `- **Per request:** ${pinned !== undefined ? `every app on CPU ${pinned.serverCpu}, autocannon and the provider on CPU ${pinned.loadCpu} (\`taskset\`), so the app measured has a core of its own` : "processes left to the scheduler (not pinned to CPUs)"}${again !== undefined ? `; the row "${again.label}" is a second floor server measured like a variant: how far apart two identical servers came out in this run (${ratio(again.ratio)}), i.e. how finely the other ratios can be read` : ""}.`,

@@ -44,6 +44,9 @@ export interface VariantResult {
   readonly cookieBytes: number;
 }
 
+/** The per-request bench's A/A check: a second floor server measured like a variant (bench/overhead.ts). */
+export const AA_CHECK_ID = "session-again";
+
 export interface RequestsPart {
   readonly variants: readonly VariantResult[];
   /** Token and userinfo requests the provider received while the variants ran (must be 0). */

@@ -7,8 +7,8 @@
  *
  * Environment: BENCH_DURATION (s per round, default 3), BENCH_ROUNDS (default 3), BENCH_WARMUP
  * (s of load before every measured run of the per-request and remember-me benches, default 3),
- * BENCH_PIN=0 (the per-request bench's processes left to the scheduler, not pinned to CPUs), BENCH_SESSIONS (memory bench, default 10000), BENCH_ANON_LOGINS (issue-9 bench,
- * default 100000), BENCH_STORM / BENCH_STORMS (refresh storm, default 100 / 5), BENCH_ONLY (a
+ * BENCH_PIN=0 (the per-request bench's processes left to the scheduler, not pinned to CPUs),
+ * BENCH_SESSIONS (memory bench, default 10000), BENCH_ANON_LOGINS (issue-9 bench, default 100000), BENCH_STORM / BENCH_STORMS (refresh storm, default 100 / 5), BENCH_ONLY (a
  * comma-separated subset, e.g. "overhead,signin"), BENCH_OUT (results file), BENCH_NO_REPORT=1
  * (leave docs/ alone).
  */
