@@ -18,7 +18,7 @@
  * - remember-me restores on the status endpoint (any fetch mode), never for a WebSocket handshake.
  */
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, get as httpGet, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express, NextFunction, Request, Response } from "express";
 import { exportJWK, generateKeyPair } from "jose";
@@ -59,6 +59,27 @@ beforeAll(async () => {
   jwksUri = `${base}/jwks`;
 });
 
+/** Listens on a loopback port of its own (closed by the caller). */
+async function listen(app: Express): Promise<Server> {
+  const server = createServer(app);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return server;
+}
+
+/** A GET with the request target sent as given (Latin-1, as Node sends a path), which supertest would normalise. */
+async function rawGet(server: Server, target: string): Promise<{ status: number; contentType: string; location: string | undefined; json: unknown }> {
+  const { port } = server.address() as AddressInfo;
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    httpGet({ host: "127.0.0.1", port, path: target, agent: false }, resolve).on("error", reject);
+  });
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks).toString("utf8");
+  const contentType = res.headers["content-type"] ?? "";
+  return { status: res.statusCode ?? 0, contentType, location: res.headers.location, json: contentType.startsWith("application/json") ? (JSON.parse(body) as unknown) : undefined };
+}
+
 afterAll(async () => {
   jwks.closeAllConnections();
   await new Promise<void>((resolve) => jwks.close(() => resolve()));
@@ -83,6 +104,56 @@ describe.each(EXPRESS)("the middleware ($name)", ({ create }) => {
         const res = await request(app)[method as "put" | "delete" | "patch" | "get"](path);
         expect(res.status, `${method} ${path}: ${res.text}`).toBe(404);
         expect(res.body, `${method} ${path}`).toEqual({ app: `${method.toUpperCase()} ${path}` });
+      }
+    });
+
+    it("finds its routes by the path Express routes by, whatever form the request target takes (query, fragment, absolute-form, a backslash url.parse rewrites), also mounted below a prefix", async () => {
+      // The oracle: the path a middleware without flet-auth sees for the same request target, at
+      // the root or mounted as flet-auth is (Express 4 and 5 strip a mount path differently).
+      const oracle = create();
+      oracle.use("/mount", (req: Request, res: Response) => res.json({ path: req.path }));
+      oracle.use((req: Request, res: Response) => res.json({ path: req.path }));
+      const app = create();
+      const mounted = create();
+      app.use(fletAuth({ secret: SECRET, providers: { idp: standardProvider(fake) } }));
+      mounted.use("/mount", fletAuth({ secret: SECRET, providers: { idp: standardProvider(fake) } }));
+      for (const a of [app, mounted]) a.use((req: Request, res: Response) => res.status(404).json({ app: req.originalUrl }));
+      const servers = await Promise.all([oracle, app, mounted].map((a) => listen(a)));
+      try {
+        const targets = [
+          "/flet-auth/client.js",
+          "/flet-auth/client.js?v=1",
+          "/flet-auth/client.js?next=/x#frag",
+          "/flet-auth/client.js#frag",
+          "/flet-auth\\client.js?q=#",
+          "/flet-auth\\client.js?q=1",
+          "/flet-auth/client.jsx",
+          "/flet-auth/client.js/",
+          "//flet-auth/client.js",
+          "/x?/flet-auth/client.js",
+          "/a\\b",
+        ];
+        let served = 0;
+        for (const [server, prefix] of [[servers[1]!, ""], [servers[2]!, "/mount"]] as const) {
+          for (const target of [...targets.map((t) => `${prefix}${t}`), ...targets.map((t) => `http://127.0.0.1${prefix}${t}`)]) {
+            const expressPath = ((await rawGet(servers[0]!, target)).json as { path: string }).path;
+            const answer = await rawGet(server, target);
+            const ours = expressPath === "/flet-auth/client.js";
+            expect(answer.status, `${target} (Express's path ${JSON.stringify(expressPath)})`).toBe(ours ? 200 : 404);
+            expect(answer.contentType, target).toMatch(ours ? /^application\/javascript/ : /^application\/json/);
+            if (ours) served++;
+          }
+        }
+        // Each prefix: at least the first 5 targets are the script's path, plain and in absolute
+        // form, and some are not: the test sees both answers.
+        expect(served).toBeGreaterThanOrEqual(2 * 2 * 5);
+        expect(served).toBeLessThan(2 * 2 * targets.length);
+        // The other routes by the same path: a login with a query string starts the login.
+        const login = await rawGet(servers[1]!, "/login/idp?returnTo=%2Fhome");
+        expect(login.status).toBe(302);
+        expect(login.location).toMatch(new RegExp(`^${fake.url}/authorize\\?`));
+      } finally {
+        await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       }
     });
   });
