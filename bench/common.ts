@@ -235,6 +235,12 @@ export async function startProvider(): Promise<RunningProvider> {
  */
 export const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 
+/**
+ * Seconds per slice of a paired run (env BENCH_SLICE; 0: one run each, back to back). A variant
+ * and its floor take turns in slices of this length until each has had {@link DURATION} seconds.
+ */
+export const SLICE = Number(process.env.BENCH_SLICE ?? 1);
+
 /** Rounds per scenario (env BENCH_ROUNDS); scenarios are interleaved round by round and the median kept. */
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
@@ -343,6 +349,49 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
 }
 
 /**
+ * Warms up and measures two scenarios, {@link WARMUP} and {@link DURATION} seconds each: taking
+ * turns in slices of `slice` seconds throughout (a b a b …, warm-up included), or with a
+ * slice of 0, both warmed up, then one run each, back to back. The machine's speed moves within
+ * seconds here: two identical servers measured back to back for 3 s each came out 0.83–1.12
+ * apart over a full run's rounds; in turns of a second both see the same machine, and neither
+ * idles longer than a slice (a server that idled was slower for its first second again).
+ */
+async function runPair(a: Scenario, b: Scenario, slice: number): Promise<[Round, Round]> {
+  if (!(slice > 0) || slice >= DURATION) {
+    await warmUp(a);
+    await warmUp(b);
+    return [await runOnce(a, DURATION), await runOnce(b, DURATION)];
+  }
+  const turns = (seconds: number): number[] => {
+    const count = Math.round(seconds / slice);
+    // Strictly alternating: every slice of either comes right after one of the other.
+    return Array.from({ length: count * 2 }, (_, k) => k % 2);
+  };
+  for (const which of turns(WARMUP)) {
+    const scenario = which === 0 ? a : b;
+    await scenario.prepare?.();
+    await cannon(scenario, slice);
+  }
+  const runs: [Round[], Round[]] = [[], []];
+  for (const which of turns(DURATION)) runs[which]!.push(await runOnce(which === 0 ? a : b, slice));
+  return [joinSlices(runs[0]), joinSlices(runs[1])];
+}
+
+/** One round from the slices of one scenario's turns: their requests and CPU added up, the median latencies. */
+function joinSlices(slices: readonly Round[]): Round {
+  const total = slices.reduce((sum, x) => sum + x.total, 0);
+  const cpu = slices.reduce((sum, x) => sum + x.cpuUs * x.total, 0);
+  return {
+    rps: slices.reduce((sum, x) => sum + x.rps, 0) / slices.length,
+    total,
+    p50: median(slices.map((x) => x.p50)),
+    p99: median(slices.map((x) => x.p99)),
+    cpuUs: total === 0 ? Number.NaN : cpu / total,
+    bad: slices.reduce((sum, x) => sum + x.bad, 0),
+  };
+}
+
+/**
  * Measures the scenarios interleaved for {@link ROUNDS} rounds of {@link DURATION} seconds, each
  * run preceded by a warm-up of its own ({@link WARMUP} s), so that load from elsewhere on a
  * shared machine hits every scenario alike; reports medians. The order reverses every other round — a, b, c, c, b, a, a, b,
@@ -350,9 +399,10 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
  * that come early in it (the floor is first in its list).
  *
  * With `floorOf` (scenario index → the index of its floor, or undefined for a floor), every
- * variant's run is paired with a run of its floor right before or after it (floor first in even
- * rounds, last in odd ones; the two warm-ups come first, in the same order): on this VM the
- * machine's speed moves within seconds, so a floor measured ten runs away shares little of a variant's round. The pair's floor figures are kept
+ * variant is measured together with its floor, taking turns in slices of `window.slice` seconds
+ * (default {@link SLICE}; floor first in even rounds, last in odd ones; {@link runPair}): on
+ * this VM the machine's speed moves within seconds, so a floor measured ten runs away shares
+ * little of a variant's round. The pair's floor figures are kept
  * with the variant ({@link Measured.pairedFloorRps}). A scenario that is some variant's floor runs
  * only in those pairs, so give every variant a floor of its own (a twin: bench/overhead.ts), or
  * that floor runs more often than the variants and idles less than they do.
@@ -360,9 +410,9 @@ async function runOnce(scenario: Scenario, duration: number): Promise<Round> {
 export async function measureAll(
   scenarios: readonly Scenario[],
   floorOf?: (i: number) => number | undefined,
-  window: { readonly rounds?: number; readonly firstRound?: number } = {},
+  window: { readonly rounds?: number; readonly firstRound?: number; readonly slice?: number } = {},
 ): Promise<Measured[]> {
-  const { rounds: count = ROUNDS, firstRound = 0 } = window;
+  const { rounds: count = ROUNDS, firstRound = 0, slice = SLICE } = window;
   const floors = floorOf === undefined ? [] : [...scenarios.keys()].flatMap((i) => floorOf(i) ?? []);
   if (new Set(floors).size !== floors.length) throw new Error("measureAll: every variant needs a floor of its own (a twin)");
   const rounds: Round[][] = scenarios.map(() => []);
@@ -378,13 +428,10 @@ export async function measureAll(
         rounds[i]!.push(await runOnce(scenarios[i]!, DURATION));
         continue;
       }
-      // Both warmed up, then both measured back to back: each idles the same few seconds (the
-      // other's warm-up or run) between its warm-up and its run.
+      // Warmed up and measured together (runPair): each idles as long as the other between its
+      // warm-up and its run.
       const [first, second] = r % 2 === 0 ? [f, i] : [i, f];
-      await warmUp(scenarios[first]!);
-      await warmUp(scenarios[second]!);
-      const a = await runOnce(scenarios[first]!, DURATION);
-      const b = await runOnce(scenarios[second]!, DURATION);
+      const [a, b] = await runPair(scenarios[first]!, scenarios[second]!, slice);
       rounds[i]!.push(first === i ? a : b);
       paired[i]!.push(first === i ? b : a);
     }

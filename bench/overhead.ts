@@ -5,8 +5,8 @@
  *   node --import tsx bench/overhead.ts       (env BENCH_DURATION seconds per round, BENCH_ROUNDS rounds)
  *
  * Every variant is its own server child (bench/server.ts), started anew for every round; all are
- * measured interleaved round by round (a, b, c, … c, b, a, …) with autocannon, each next to a twin
- * of its floor, and the median round is kept.
+ * measured interleaved round by round (a, b, c, … c, b, a, …) with autocannon, each taking turns
+ * of a second with a twin of its floor (bench/common.ts measureAll), and the median round is kept.
  *
  * Signed in — floor: express-session alone with a loaded session (the bench profile, a few
  * hundred bytes, stored by `GET /signin-session`):

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONNECTIONS, DURATION, ROUNDS, WARMUP } from "./common.js";
+import { CONNECTIONS, DURATION, ROUNDS, SLICE, WARMUP } from "./common.js";
 import { DEFAULT_RESULTS, gitState, machine, versions, type BenchRun, type Parts } from "./results.js";
 
 /** Bench file → the part of the results it writes. */
@@ -68,13 +68,16 @@ const settings: Record<string, number> = {
   // The warm-up precedes every measured run (bench/common.ts measureAll); older results warmed
   // every variant once at the start, and their page says so.
   warmupPerRun: 1,
+  // Seconds per turn of a variant and its floor's twin (0: one run each, back to back; results
+  // from before 2026-12-03 have no such key and measured that way).
+  sliceS: SLICE,
   connections: CONNECTIONS,
   sessions: Number(process.env.BENCH_SESSIONS ?? 10_000),
   anonLogins: Number(process.env.BENCH_ANON_LOGINS ?? 100_000),
   storm: Number(process.env.BENCH_STORM ?? 100),
   storms: Number(process.env.BENCH_STORMS ?? 5),
 };
-const envPart = ["BENCH_DURATION", "BENCH_ROUNDS", "BENCH_WARMUP", "BENCH_PIN", "BENCH_SESSIONS", "BENCH_ANON_LOGINS", "BENCH_STORM", "BENCH_STORMS", "BENCH_ONLY"]
+const envPart = ["BENCH_DURATION", "BENCH_ROUNDS", "BENCH_WARMUP", "BENCH_SLICE", "BENCH_PIN", "BENCH_SESSIONS", "BENCH_ANON_LOGINS", "BENCH_STORM", "BENCH_STORMS", "BENCH_ONLY"]
   .filter((name) => process.env[name] !== undefined && process.env[name] !== "")
   .map((name) => `${name}=${process.env[name] ?? ""}`);
 const finishedAt = new Date();

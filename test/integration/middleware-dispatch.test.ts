@@ -14,7 +14,8 @@
  * - values the app set on the request before flet-auth are replaced, every time; a `login` or
  *   `auth` the app put on its own request prototype (`app.request`) stays there; flet-auth's
  *   defaults are neither own properties of the request nor listed by `for...in`, on any request;
- * - a page request whose session app code set to `null` still reaches the app;
+ * - a page request whose session app code set to `null` still reaches the app; one whose session
+ *   it set to `undefined` gets flet-auth's own session;
  * - remember-me restores on the status endpoint (any fetch mode), never for a WebSocket handshake.
  */
 import { once } from "node:events";
@@ -216,6 +217,20 @@ describe.each(EXPRESS)("the middleware ($name)", ({ create }) => {
       const res = await request(app).get("/page");
       expect(res.status, res.text).toBe(200);
       expect(res.body).toEqual({ signedIn: false });
+    });
+
+    it("a request whose session app code set to undefined before flet-auth gets flet-auth's own session: the login starts", async () => {
+      const app = create();
+      app.use((req: Request, _res: Response, next: NextFunction) => {
+        // An own property holding undefined, not an absent one: still no session.
+        (req as { session: unknown }).session = undefined;
+        next();
+      });
+      app.use(fletAuth({ secret: SECRET, providers: { idp: standardProvider(fake) }, logger: recordingLogger() }));
+      const res = await request(app).get("/login/idp");
+      expect(res.status, res.text).toBe(302);
+      expect(res.headers["location"]).toMatch(new RegExp(`^${fake.url}/authorize\\?`));
+      expect(findSetCookie(res, "flet-auth.sid"), "the login's state is kept in a session of flet-auth's own").toBeDefined();
     });
   });
 
