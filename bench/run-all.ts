@@ -77,7 +77,7 @@ const settings: Record<string, number> = {
   storm: Number(process.env.BENCH_STORM ?? 100),
   storms: Number(process.env.BENCH_STORMS ?? 5),
 };
-const envPart = ["BENCH_DURATION", "BENCH_ROUNDS", "BENCH_WARMUP", "BENCH_SLICE", "BENCH_PIN", "BENCH_SESSIONS", "BENCH_ANON_LOGINS", "BENCH_STORM", "BENCH_STORMS", "BENCH_ONLY"]
+const envPart = ["BENCH_DURATION", "BENCH_ROUNDS", "BENCH_WARMUP", "BENCH_SLICE", "BENCH_PIN", "BENCH_DIST", "BENCH_SESSIONS", "BENCH_ANON_LOGINS", "BENCH_STORM", "BENCH_STORMS", "BENCH_ONLY"]
   .filter((name) => process.env[name] !== undefined && process.env[name] !== "")
   .map((name) => `${name}=${process.env[name] ?? ""}`);
 const finishedAt = new Date();

@@ -37,7 +37,7 @@ import { BENCH_REMEMBER_KEY, BENCH_SECRET, CLIENT_ID, CLIENT_SECRET } from "./co
 // first), not lib/ through tsx, whose transform adds a keep-names call to every closure created.
 // BENCH_DIST names another build to run instead (a copy of an older dist/esm/index.js, say, to
 // measure a change against what it replaces in one run).
-const built = new URL(process.env.BENCH_DIST ?? "../dist/esm/index.js", import.meta.url);
+const built = new URL(process.env.BENCH_DIST || "../dist/esm/index.js", import.meta.url);
 if (!existsSync(fileURLToPath(built))) throw new Error("bench/server.ts: no dist/esm/index.js; run `npm run build` first");
 const { createMemoryStore, fletAuth, OAuthProvider } = (await import(built.href)) as typeof FletAuthModule;
 
