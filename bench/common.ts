@@ -331,10 +331,10 @@ async function cannon(scenario: Scenario, duration: number): Promise<Omit<Round,
   };
 }
 
-/** {@link WARMUP} seconds of the scenario's load, not measured. */
-async function warmUp(scenario: Scenario): Promise<void> {
+/** `seconds` (default {@link WARMUP}) of the scenario's load, not measured. */
+async function warmUp(scenario: Scenario, seconds = WARMUP): Promise<void> {
   await scenario.prepare?.();
-  await cannon(scenario, WARMUP);
+  await cannon(scenario, seconds);
 }
 
 /** One measured run of `scenario` (warm it up first: {@link warmUp}). */
@@ -367,11 +367,7 @@ async function runPair(a: Scenario, b: Scenario, slice: number): Promise<[Round,
     // Strictly alternating: every slice of either comes right after one of the other.
     return Array.from({ length: count * 2 }, (_, k) => k % 2);
   };
-  for (const which of turns(WARMUP)) {
-    const scenario = which === 0 ? a : b;
-    await scenario.prepare?.();
-    await cannon(scenario, slice);
-  }
+  for (const which of turns(WARMUP)) await warmUp(which === 0 ? a : b, slice);
   const runs: [Round[], Round[]] = [[], []];
   for (const which of turns(DURATION)) runs[which]!.push(await runOnce(which === 0 ? a : b, slice));
   return [joinSlices(runs[0]), joinSlices(runs[1])];

@@ -29,7 +29,7 @@ import { createMemoryStore, fletAuth, type FletAuthStore } from "../../lib/index
 import { EXPRESS, SECRET, buildApp, signIn, standardProvider, type MeBody } from "../helpers/apps.js";
 import { startFakeProvider, type FakeProvider } from "../helpers/fake-provider.js";
 import { signRs256, type SigningKey } from "../helpers/oidc-jwt.js";
-import { START_MS, manualClock } from "../helpers/refresh-harness.js";
+import { START_MS, listen, manualClock } from "../helpers/refresh-harness.js";
 import { cookieHeader, cookieValue, findSetCookie, setCookies } from "../helpers/remember-cookies.js";
 import { recordingLogger } from "../helpers/review-harness.js";
 
@@ -60,19 +60,11 @@ beforeAll(async () => {
   jwksUri = `${base}/jwks`;
 });
 
-/** Listens on a loopback port of its own (closed by the caller). */
-async function listen(app: Express): Promise<Server> {
-  const server = createServer(app);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return server;
-}
-
 /** A GET with the request target sent as given (Latin-1, as Node sends a path), which supertest would normalise. */
-async function rawGet(server: Server, target: string): Promise<{ status: number; contentType: string; location: string | undefined; json: unknown }> {
-  const { port } = server.address() as AddressInfo;
+async function rawGet(server: { readonly url: string }, target: string): Promise<{ status: number; contentType: string; location: string | undefined; json: unknown }> {
+  const { hostname: host, port } = new URL(server.url);
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    httpGet({ host: "127.0.0.1", port, path: target, agent: false }, resolve).on("error", reject);
+    httpGet({ host, port, path: target, agent: false }, resolve).on("error", reject);
   });
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
@@ -154,7 +146,7 @@ describe.each(EXPRESS)("the middleware ($name)", ({ create }) => {
         expect(login.status).toBe(302);
         expect(login.location).toMatch(new RegExp(`^${fake.url}/authorize\\?`));
       } finally {
-        await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+        await Promise.all(servers.map((s) => s.close()));
       }
     });
   });
@@ -206,13 +198,19 @@ describe.each(EXPRESS)("the middleware ($name)", ({ create }) => {
       expect(logger.error).toHaveBeenCalledWith("flet-auth: request failed after the response started", expect.objectContaining({ code: "ERR_HTTP_HEADERS_SENT" }));
     });
 
-    it("a page request whose session app code set to null before flet-auth still reaches the app, signed out", async () => {
+    /** An app whose own code sets `req.session` (an own property) to `value` before flet-auth runs. */
+    function appSettingSession(value: null | undefined): Express {
       const app = create();
       app.use((req: Request, _res: Response, next: NextFunction) => {
-        (req as { session: unknown }).session = null;
+        (req as { session: unknown }).session = value;
         next();
       });
       app.use(fletAuth({ secret: SECRET, providers: { idp: standardProvider(fake) }, logger: recordingLogger() }));
+      return app;
+    }
+
+    it("a page request whose session app code set to null before flet-auth still reaches the app, signed out", async () => {
+      const app = appSettingSession(null);
       app.get("/page", (req: Request, res: Response) => res.json({ signedIn: req.auth !== undefined }));
       const res = await request(app).get("/page");
       expect(res.status, res.text).toBe(200);
@@ -220,14 +218,8 @@ describe.each(EXPRESS)("the middleware ($name)", ({ create }) => {
     });
 
     it("a request whose session app code set to undefined before flet-auth gets flet-auth's own session: the login starts", async () => {
-      const app = create();
-      app.use((req: Request, _res: Response, next: NextFunction) => {
-        // An own property holding undefined, not an absent one: still no session.
-        (req as { session: unknown }).session = undefined;
-        next();
-      });
-      app.use(fletAuth({ secret: SECRET, providers: { idp: standardProvider(fake) }, logger: recordingLogger() }));
-      const res = await request(app).get("/login/idp");
+      // An own property holding undefined, not an absent one: still no session.
+      const res = await request(appSettingSession(undefined)).get("/login/idp");
       expect(res.status, res.text).toBe(302);
       expect(res.headers["location"]).toMatch(new RegExp(`^${fake.url}/authorize\\?`));
       expect(findSetCookie(res, "flet-auth.sid"), "the login's state is kept in a session of flet-auth's own").toBeDefined();
