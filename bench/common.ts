@@ -70,7 +70,7 @@ export const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 export const CONNECTIONS = 10;
 
 /** What the server child can be (bench/server.ts). */
-export type ServerKind = "bare" | "session" | "passport" | "eoc" | "fletauth" | "fletauth-remember";
+export type ServerKind = "bare" | "session" | "session-hashed" | "passport" | "eoc" | "fletauth" | "fletauth-remember";
 
 export interface RunningServer {
   readonly kind: ServerKind;

@@ -15,14 +15,17 @@
  *   express-openid-connect (its default encrypted cookie session), signed in at the provider
  *   (oauth2-mock-server), the handler reading `req.oidc.user`;
  *   flet-auth (its default in-memory store) signed in at the same provider, the handler reading `req.auth`;
- *   flet-auth, the handler awaiting `req.auth.getToken()` on a fresh token (no refresh).
+ *   flet-auth, the handler awaiting `req.auth.getToken()` on a fresh token (no refresh);
+ *   express-session alone after flet-auth's first step and nothing else of it (request and
+ *   response moved to hash-table properties, lib/util/hashed-properties.ts): what that step saves.
  * Signed out — floor: express-session alone, no cookie:
- *   bare Express (no middleware at all), passport, express-openid-connect, flet-auth.
+ *   bare Express (no middleware at all), passport, express-openid-connect, flet-auth, and the
+ *   floor after flet-auth's first step.
  */
 import { Jar, signIn } from "./browser.js";
 import { ROUNDS, machineNotes, me, measureAll, mergeMeasured, pinSelf, pinning, printTable, startProvider, startServer, withRatios, type Measured, type RunningServer, type Scenario } from "./common.js";
 import { BENCH_PROFILE, BENCH_PROFILE_BYTES } from "./profile.js";
-import { AA_CHECK_ID, writePart, type Floor } from "./results.js";
+import { AA_CHECK_ID, HASHED_IN_ID, HASHED_OUT_ID, writePart, type Floor } from "./results.js";
 
 interface Variant {
   readonly id: string;
@@ -65,11 +68,12 @@ interface RoundServers {
 }
 
 async function startRound(providerUrl: string): Promise<RoundServers> {
-  const kinds = ["bare", "session", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth"] as const;
+  const kinds = ["bare", "session", "session", "session", "passport", "passport", "eoc", "eoc", "fletauth", "fletauth", "fletauth", "session-hashed", "session-hashed"] as const;
   // flet-auth as an app runs it without a `store` option: its default in-memory store.
   const servers = await Promise.all(kinds.map((k) => startServer(k, providerUrl, { pinned: true, ...(k === "fletauth" ? { env: { BENCH_COUNTED_STORE: "0" } } : {}) })));
-  const [bare, sessionNone, sessionLoaded, sessionAgain, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut] = servers as [
+  const [bare, sessionNone, sessionLoaded, sessionAgain, passportIn, passportOut, eocIn, eocOut, fletIn, fletToken, fletOut, hashedIn, hashedOut] = servers as [
     RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer, RunningServer,
+    RunningServer, RunningServer,
   ];
   try {
     const floorCookie = await signedInCookie(sessionLoaded, () => sessionSignIn(sessionLoaded));
@@ -83,6 +87,7 @@ async function startRound(providerUrl: string): Promise<RoundServers> {
     const eocCookie = await signedInCookie(eocIn, () => signIn(eocIn.url, "/login"));
     const fletCookie = await signedInCookie(fletIn, () => signIn(fletIn.url, "/login/idp"));
     const fletTokenCookie = await signedInCookie(fletToken, () => signIn(fletToken.url, "/login/idp"));
+    const hashedCookie = await signedInCookie(hashedIn, () => sessionSignIn(hashedIn));
 
     const variants: Variant[] = [
       { id: "session-loaded", label: `express-session alone, loaded session (${BENCH_PROFILE_BYTES}-byte user)`, floor: "signed-in", isFloor: true, server: sessionLoaded, cookie: floorCookie, expect: "signedIn" },
@@ -93,11 +98,15 @@ async function startRound(providerUrl: string): Promise<RoundServers> {
       { id: "eoc-in", label: "express-openid-connect, signed in, reading req.oidc.user", floor: "signed-in", server: eocIn, cookie: eocCookie, expect: "signedIn" },
       { id: "fletauth-in", label: "flet-auth, signed in, reading req.auth", floor: "signed-in", server: fletIn, cookie: fletCookie, expect: "signedIn" },
       { id: "fletauth-token", label: "flet-auth, signed in, await req.auth.getToken() (fresh token)", floor: "signed-in", server: fletToken, cookie: fletTokenCookie, path: "/token", expect: "token" },
+      // flet-auth's first step without flet-auth (lib/util/hashed-properties.ts): what it saves
+      // Express and the session, so that flet-auth's own cost can be read against it too.
+      { id: HASHED_IN_ID, label: "express-session alone after flet-auth's hash-table step", floor: "signed-in", server: hashedIn, cookie: hashedCookie, expect: "signedIn" },
       { id: "session-none", label: "express-session alone, no cookie", floor: "signed-out", isFloor: true, server: sessionNone, expect: "signedOut" },
       { id: "bare", label: "bare Express (no middleware)", floor: "signed-out", server: bare, expect: "signedOut" },
       { id: "passport-out", label: "passport 0.7 + express-session, signed out", floor: "signed-out", server: passportOut, expect: "signedOut" },
       { id: "eoc-out", label: "express-openid-connect, signed out", floor: "signed-out", server: eocOut, expect: "signedOut" },
       { id: "fletauth-out", label: "flet-auth, signed out", floor: "signed-out", server: fletOut, expect: "signedOut" },
+      { id: HASHED_OUT_ID, label: "express-session alone after flet-auth's hash-table step, no cookie", floor: "signed-out", server: hashedOut, expect: "signedOut" },
     ];
     // Every variant gets a twin of its floor, in a process of its own, measured right next to it
     // (measureAll): each server then runs once per round and idles as long as its twin. A single

@@ -46,6 +46,9 @@ export interface VariantResult {
 
 /** The per-request bench's A/A check: a second floor server measured like a variant (bench/overhead.ts). */
 export const AA_CHECK_ID = "session-again";
+/** The floor after flet-auth's first step alone (bench/server.ts `session-hashed`), signed in and signed out. */
+export const HASHED_IN_ID = "session-hashed-in";
+export const HASHED_OUT_ID = "session-hashed-out";
 
 export interface RequestsPart {
   readonly variants: readonly VariantResult[];

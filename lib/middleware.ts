@@ -22,6 +22,7 @@ import { createRecordCache } from "./signin/records.js";
 import { createEndedKeyCache } from "./signin/stored.js";
 import { setRequestAuth } from "./signin/request-auth.js";
 import { createDeadlineQueue } from "./util/deadline-queue.js";
+import { useHashedProperties } from "./util/hashed-properties.js";
 
 /**
  * The middleware `fletAuth()` returns: an Express handler that is also a typed event emitter.
@@ -96,6 +97,10 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     if (target.kind === "backchannel") {
       return void handleBackchannelLogout(rt, req, res).catch((failure: unknown) => (res.headersSent ? undefined : next(failure)));
     }
+    // Before the session, flet-auth and the app add their properties to them: each added property
+    // then costs a hash insert instead of a hidden class of its own (util/hashed-properties.ts).
+    useHashedProperties(req);
+    useHashedProperties(res);
     setRequestDefaults(req, defaults);
     loadSession(req, res, rt, (err) => {
       if (err !== undefined) return next(err);
@@ -218,10 +223,10 @@ const DEFAULTS_OF = Symbol("flet-auth.requestDefaults");
 type Prototype = Record<PropertyKey, unknown>;
 
 /**
- * Gives `req` this instance's defaults. Properties added to every request object are slow stores
- * (request objects come in many shapes), so the defaults go once onto the request prototype
- * Express gives each app (`app.request`), as writable values a sign-in shadows on the request
- * itself. Sub-apps mounted below the app see them too: Express makes a mounted app's `request`
+ * Gives `req` this instance's defaults. Rather than five stores on every request object (each a
+ * new hidden class on a request that declined hash-table properties), the defaults go once onto
+ * the request prototype Express gives each app (`app.request`), as writable values a sign-in
+ * shadows on the request itself. Sub-apps mounted below the app see them too: Express makes a mounted app's `request`
  * inherit from its parent's. A prototype that already carries another instance's defaults, or a
  * request that app code or another instance already gave its own, gets them as own properties,
  * as before: the last instance wins.
