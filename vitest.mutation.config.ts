@@ -19,7 +19,8 @@ export const MUTATION_EXCLUDE = [
 
 /**
  * Suites that need a module graph of their own: they replace modules with `vi.mock` (which must
- * run before anything imports them), or count a warning express-session prints once per process.
+ * run before anything imports them), count a warning express-session prints once per process, or
+ * set a V8 flag for the whole process (hashed-properties.test.ts: natives syntax).
  * Everything else shares one module graph per run (`isolate: false`): Stryker runs the covering
  * files once per mutant, and importing lib/ afresh for each of them cost more than the tests.
  */
@@ -31,6 +32,7 @@ export const NEEDS_ISOLATION = [
   "test/unit/crypto/keys-cache.test.ts",
   "test/unit/crypto/lenient-decrypt.test.ts",
   "test/unit/crypto/security.test.ts",
+  "test/unit/util/hashed-properties.test.ts",
 ];
 
 // Not merged with vitest.config.ts: a project that extends a config adds its own `include` to

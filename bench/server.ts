@@ -5,8 +5,8 @@
  *
  * Kinds: `bare` (no middleware), `session` (express-session alone; `GET /signin-session` stores the
  * bench profile in the session), `session-hashed` (the same after flet-auth's first step alone:
- * request and response moved to hash-table properties, lib/util/hashed-properties.ts), `passport` (passport 0.7 + passport-local + express-session;
- * `POST /signin-passport`), `eoc` (express-openid-connect, its default cookie session; `/login`,
+ * request and response moved to hash-table properties, lib/util/hashed-properties.ts),
+ * `passport` (passport 0.7 + passport-local + express-session; `POST /signin-passport`), `eoc` (express-openid-connect, its default cookie session; `/login`,
  * `/callback`), `fletauth` (flet-auth on the provider found by discovery; `/login/idp`,
  * `/oauth_callback`), `fletauth-remember` (the same with `rememberMe`).
  *

@@ -97,8 +97,9 @@ export function fletAuth(options: FletAuthOptions): FletAuthMiddleware {
     if (target.kind === "backchannel") {
       return void handleBackchannelLogout(rt, req, res).catch((failure: unknown) => (res.headersSent ? undefined : next(failure)));
     }
-    // Before the session, flet-auth and the app add their properties to them: each added property
-    // then costs a hash insert instead of a hidden class of its own (util/hashed-properties.ts).
+    // Before flet-auth's session (not an app's mounted ahead of flet-auth, which has added its
+    // own already), flet-auth and the app's later middleware add their properties: each then
+    // costs a hash insert instead of a hidden class of its own (util/hashed-properties.ts).
     useHashedProperties(req);
     useHashedProperties(res);
     setRequestDefaults(req, defaults);
@@ -226,8 +227,8 @@ type Prototype = Record<PropertyKey, unknown>;
  * Gives `req` this instance's defaults. Rather than five stores on every request object (each a
  * new hidden class on a request that declined hash-table properties), the defaults go once onto
  * the request prototype Express gives each app (`app.request`), as writable values a sign-in
- * shadows on the request itself. Sub-apps mounted below the app see them too: Express makes a mounted app's `request`
- * inherit from its parent's. A prototype that already carries another instance's defaults, or a
+ * shadows on the request itself. Sub-apps mounted below the app see them too: Express makes a
+ * mounted app's `request` inherit from its parent's. A prototype that already carries another instance's defaults, or a
  * request that app code or another instance already gave its own, gets them as own properties,
  * as before: the last instance wins.
  */

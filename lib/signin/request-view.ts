@@ -2,11 +2,11 @@
  * How a request shows its sign-ins: `req.authorizations` and `req.auth`, the current one of them,
  * as own properties of the request object.
  *
- * Each cost V8 a new hidden class on every signed-in request (Express switches the request's
- * prototype, which leaves the object on a map of its own; since flet-auth moves the request to
- * hash-table properties first, util/hashed-properties.ts, each is a hash insert), so cheaper
- * places were tried: the
- * response's `res.locals`, then accessors on the app's request prototype over a per-request view.
+ * Each used to cost V8 a new hidden class on every signed-in request (Express switches the
+ * request's prototype, which leaves the object on a map of its own; now that flet-auth moves the
+ * request to hash-table properties first, util/hashed-properties.ts, each is a hash insert), so
+ * cheaper places were tried: the response's `res.locals`, then accessors on the app's request
+ * prototype over a per-request view.
  * Review found both wrong (test/integration/request-view.test.ts pins every case): only an own
  * property stays with the request wherever it goes. Express points a request at each app's
  * prototype it enters, and does not point it back when an app is mounted through a Router or

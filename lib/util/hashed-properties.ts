@@ -16,13 +16,16 @@
  * addition by going back to a parent class, as it does for an object on a shared one), and
  * leaves no trace: same keys, same values, same order. On an object that is not detached, or
  * already in a hash table, the pair costs a few tens of nanoseconds and changes nothing.
+ * Properties added before the step (by an express-session the app mounted ahead of flet-auth,
+ * say) have paid already; the step still helps those added after it, and every read.
  * Nothing depends on the effect for correctness; bench/README.md has the measurements.
  */
 const PROBE = Symbol("flet-auth.hashedProperties");
 
 /**
- * Moves `target`'s properties into a hash table (above). Never throws: a non-extensible object
- * or a proxy that refuses only declines (`Reflect` answers false instead of throwing).
+ * Moves `target`'s properties into a hash table (above). A frozen, sealed or non-extensible
+ * object, or a proxy whose trap answers false, only declines: `Reflect` answers false where an
+ * assignment would throw. (A proxy's trap sees both operations, and may throw on its own.)
  */
 export function useHashedProperties(target: object): void {
   if (Reflect.defineProperty(target, PROBE, { configurable: true })) Reflect.deleteProperty(target, PROBE);

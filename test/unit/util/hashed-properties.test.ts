@@ -1,10 +1,11 @@
 /**
- * useHashedProperties (lib/util/hashed-properties.ts): leaves no trace on the object, never
- * throws, and — asking V8 itself (`%HasFastProperties`, allowed at run time for this file) — does
+ * useHashedProperties (lib/util/hashed-properties.ts): leaves no trace on the object, does not
+ * throw on objects that refuse it, and — asking V8 itself (`%HasFastProperties`, allowed at run time for this file) — does
  * move Express's requests and responses to hash-table properties when flet-auth runs, which they
- * are not without it. If a later Node stops doing that, the last test says so: the step then
- * only costs time.
+ * are not without it, already when flet-auth's session starts. That last check runs on the V8
+ * the step was measured on (11, Node 20).
  */
+import { randomUUID } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import type { Express, Request, Response } from "express";
 import request from "supertest";
@@ -17,9 +18,17 @@ import { EXPRESS, SECRET } from "../../helpers/apps.js";
 setFlagsFromString("--allow-natives-syntax");
 const hasFastProperties = new Function("o", "return %HasFastProperties(o)") as (o: object) => boolean;
 const hashed = (o: object): boolean => !hasFastProperties(o);
+const V8_MEASURED = process.versions.v8.startsWith("11.");
 
-/** Whether `req` and `res` are in hash-table mode in a route after the middleware (signed out: no provider call). */
-async function probe(app: Express, withFletAuth: boolean): Promise<{ req: boolean; res: boolean }> {
+interface Probe {
+  readonly req: boolean;
+  readonly res: boolean;
+  /** The same when flet-auth's session made the visitor's session id: before it adds its properties. */
+  readonly atSession?: { readonly req: boolean; readonly res: boolean };
+}
+
+/** Whether `req` and `res` are in hash-table mode in a route after the middleware, and when the session starts (signed out: no provider call). */
+async function probe(app: Express, withFletAuth: boolean): Promise<Probe> {
   const closed = "http://127.0.0.1:9";
   const idp = new OAuthProvider({
     clientId: "c",
@@ -30,12 +39,17 @@ async function probe(app: Express, withFletAuth: boolean): Promise<{ req: boolea
     userEndpoint: `${closed}/user`,
     userId: (u) => String(u["id"]),
   });
-  if (withFletAuth) app.use(fletAuth({ providers: { idp }, secret: SECRET }));
+  let atSession: Probe["atSession"];
+  const genid = (req: Request): string => {
+    atSession = { req: hashed(req), res: req.res !== undefined && hashed(req.res) };
+    return randomUUID();
+  };
+  if (withFletAuth) app.use(fletAuth({ providers: { idp }, secret: SECRET, session: { genid } }));
   app.get("/probe", (req: Request, res: Response) => {
     res.json({ req: hashed(req), res: hashed(res) });
   });
   const answer = await request(app).get("/probe").expect(200);
-  return answer.body as { req: boolean; res: boolean };
+  return { ...(answer.body as Probe), ...(atSession !== undefined ? { atSession } : {}) };
 }
 
 /** Every own key with its descriptor, in order. */
@@ -105,7 +119,9 @@ describe("useHashedProperties", () => {
     expect(Reflect.ownKeys(target)).toEqual(["a"]);
   });
 
-  it("moves Express's request and response to hash-table properties when flet-auth runs (asking V8)", async () => {
+  // What V8 11 (Node 20) does, measured in bench/README.md; another engine may keep these objects
+  // fast or cache their transitions, and then the step only costs its two operations.
+  it.runIf(V8_MEASURED)("moves Express's request and response to hash-table properties when flet-auth runs, before its session (asking V8)", async () => {
     const plain = { a: 1, b: 2 };
     useHashedProperties(plain);
     // An object on a shared hidden class gives its addition back: it stays as it was.
@@ -118,7 +134,7 @@ describe("useHashedProperties", () => {
     for (const { name, create } of EXPRESS) {
       // Without flet-auth Express's objects keep fast hidden classes (one per request); with it, a hash table.
       expect(await probe(create(), false), name).toEqual({ req: false, res: false });
-      expect(await probe(create(), true), name).toEqual({ req: true, res: true });
+      expect(await probe(create(), true), name).toEqual({ req: true, res: true, atSession: { req: true, res: true } });
     }
   });
 });
