@@ -6,8 +6,8 @@
  * Kinds: `bare` (no middleware), `session` (express-session alone; `GET /signin-session` stores the
  * bench profile in the session), `session-hashed` (the same after flet-auth's first step alone:
  * request and response moved to hash-table properties, lib/util/hashed-properties.ts),
- * `passport` (passport 0.7 + passport-local + express-session; `POST /signin-passport`), `eoc` (express-openid-connect, its default cookie session; `/login`,
- * `/callback`), `fletauth` (flet-auth on the provider found by discovery; `/login/idp`,
+ * `passport` (passport 0.7 + passport-local + express-session; `POST /signin-passport`), `eoc`
+ * (express-openid-connect, its default cookie session; `/login`, `/callback`), `fletauth` (flet-auth on the provider found by discovery; `/login/idp`,
  * `/oauth_callback`), `fletauth-remember` (the same with `rememberMe`).
  *
  * Every kind answers `GET /me` with `{ signedIn, user }`; the auth libraries also `GET /token`
@@ -29,6 +29,7 @@ import session, { type SessionData } from "express-session";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type * as FletAuthModule from "../lib/index.js";
+import type * as HashedPropertiesModule from "../lib/util/hashed-properties.js";
 import type { FletAuthOptions, FletAuthStore } from "../lib/index.js";
 import { BENCH_PROFILE } from "./profile.js";
 import { LocalStrategy, oidcAuth, oidcOf, passport, passportUser } from "./peers.js";
@@ -157,13 +158,14 @@ switch (kind) {
     break;
   case "session":
   case "session-hashed": {
-    // The floor with flet-auth's first step and nothing else of it (lib/util/hashed-properties.ts,
-    // the same two lines): request and response moved to hash-table properties before the session
-    // adds its own. What that step saves Express and express-session, measured apart from the rest.
+    // The floor with flet-auth's first step and nothing else of it: the build's own
+    // useHashedProperties (lib/util/hashed-properties.ts) on request and response before the
+    // session adds its properties. What that step saves Express and express-session, measured apart.
     if (kind === "session-hashed") {
-      const probe = Symbol("bench.hashedProperties");
+      const { useHashedProperties } = (await import(new URL("./util/hashed-properties.js", built).href)) as typeof HashedPropertiesModule;
       app.use((req: Request, res: Response, next: NextFunction) => {
-        for (const target of [req, res]) if (Reflect.defineProperty(target, probe, { configurable: true })) Reflect.deleteProperty(target, probe);
+        useHashedProperties(req);
+        useHashedProperties(res);
         next();
       });
     }

@@ -228,9 +228,9 @@ type Prototype = Record<PropertyKey, unknown>;
  * new hidden class on a request that declined hash-table properties), the defaults go once onto
  * the request prototype Express gives each app (`app.request`), as writable values a sign-in
  * shadows on the request itself. Sub-apps mounted below the app see them too: Express makes a
- * mounted app's `request` inherit from its parent's. A prototype that already carries another instance's defaults, or a
- * request that app code or another instance already gave its own, gets them as own properties,
- * as before: the last instance wins.
+ * mounted app's `request` inherit from its parent's. A prototype that already carries another
+ * instance's defaults, or a request that app code or another instance already gave its own,
+ * gets them as own properties, as before: the last instance wins.
  */
 function setRequestDefaults(req: Request, defaults: RequestDefaults): void {
   const proto = Object.getPrototypeOf(req) as Prototype | null;
